@@ -1,0 +1,1 @@
+"""Datasets of the I2P-MAE plugin."""

@@ -1,0 +1,1 @@
+"""engine components of the I2P-MAE plugin."""

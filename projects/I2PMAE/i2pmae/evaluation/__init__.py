@@ -1,0 +1,1 @@
+"""evaluation components of the I2P-MAE plugin."""

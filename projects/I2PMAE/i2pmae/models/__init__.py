@@ -1,0 +1,1 @@
+"""Model components of the I2P-MAE plugin."""

@@ -1,0 +1,1 @@
+"""Point operators: mmcv CUDA kernels on CUDA tensors, vectorised torch on CPU."""

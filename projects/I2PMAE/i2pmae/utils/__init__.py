@@ -1,0 +1,1 @@
+"""Helpers of the I2P-MAE plugin."""

@@ -1,0 +1,33 @@
+"""Shared pytest fixtures for the I2P-MAE plugin tests."""
+import os
+import os.path as osp
+
+import pytest
+import torch
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# The shared folder (with the parity fixture) lives beside the repository.
+SHARED_ROOT = os.environ.get('I2PMAE_SHARED',
+                             osp.join(osp.dirname(REPO_ROOT), 'shared'))
+PARITY_FIXTURE = osp.join(SHARED_ROOT, 'fixtures',
+                          'i2pmae_official_parity_small.pt')
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture(scope='session')
+def parity_fixture_path():
+    """Path of the official-parity fixture; skips when it is absent."""
+    if not osp.isfile(PARITY_FIXTURE):
+        pytest.skip(f'parity fixture not found at {PARITY_FIXTURE}')
+    return PARITY_FIXTURE
+
+
+@pytest.fixture(scope='session')
+def parity_fixture(parity_fixture_path):
+    """The loaded official-parity fixture (a trusted, project-owned file)."""
+    return torch.load(parity_fixture_path, weights_only=False)
+
+
+requires_cuda = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason='needs a CUDA device')
