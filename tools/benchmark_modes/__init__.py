@@ -1,0 +1,1 @@
+"""Benchmark modes of tools/benchmark.py (one module per mode)."""
