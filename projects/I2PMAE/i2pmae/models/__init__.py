@@ -1,1 +1,24 @@
-"""Model components of the I2P-MAE plugin."""
+"""Model components of the I2P-MAE plugin (registered in mmdet3d MODELS)."""
+from .base_mask_generator import BaseMaskGenerator, propagate_mask
+from .clip_teacher import CLIPTeacher
+from .guided_mask_generator import GuidedMaskGenerator
+from .i2pmae import I2PMAE
+from .i2pmae_decoder import I2PMAEDecoder
+from .i2pmae_encoder import EncoderOutput, I2PMAEEncoder
+from .i2pmae_head import I2PMAEHead
+from .losses import ChamferL2Loss, SmoothCrossEntropyLoss, chamfer_l2
+from .multiview_depth_projector import MultiViewDepthProjector
+from .point_classifier import PointClassifier
+from .point_cls_head import PointClsHead
+from .point_data_preprocessor import PointCloudDataPreprocessor
+from .point_tokenizer import MultiScalePointTokenizer, TokenScale
+from .random_mask_generator import RandomMaskGenerator
+
+__all__ = [
+    'BaseMaskGenerator', 'propagate_mask', 'CLIPTeacher',
+    'GuidedMaskGenerator', 'I2PMAE', 'I2PMAEDecoder', 'EncoderOutput',
+    'I2PMAEEncoder', 'I2PMAEHead', 'ChamferL2Loss', 'SmoothCrossEntropyLoss',
+    'chamfer_l2', 'MultiViewDepthProjector', 'PointClassifier',
+    'PointClsHead', 'PointCloudDataPreprocessor', 'MultiScalePointTokenizer',
+    'TokenScale', 'RandomMaskGenerator'
+]

@@ -1,1 +1,16 @@
-"""Point operators: mmcv CUDA kernels on CUDA tensors, vectorised torch on CPU."""
+"""Point operators: mmcv CUDA kernels on CUDA tensors, vectorised torch on CPU.
+
+Every operator validates its input (one ``ValueError`` naming the argument
+and the expected shape) and returns the same layout and dtype on both
+devices: channels last, int64 indices, squared distances.
+"""
+from .furthest_point_sample import furthest_point_sample
+from .gather_points import gather_points
+from .knn import knn
+from .three_interpolate import three_interpolate, three_nn_interpolate
+from .three_nn import three_nn
+
+__all__ = [
+    'furthest_point_sample', 'knn', 'gather_points', 'three_nn',
+    'three_interpolate', 'three_nn_interpolate'
+]

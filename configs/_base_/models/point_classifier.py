@@ -1,0 +1,24 @@
+# Fine-tuning classifier (official ScanObjectNN settings by default).
+model = dict(
+    type='PointClassifier',
+    data_preprocessor=dict(type='PointCloudDataPreprocessor', num_channels=3),
+    tokenizer=dict(
+        type='MultiScalePointTokenizer',
+        num_groups=[512, 256, 64],
+        group_sizes=[32, 16, 16]),
+    backbone=dict(
+        type='I2PMAEEncoder',
+        embed_dims=[96, 192, 384],
+        depths=[5, 5, 5],
+        num_heads=6,
+        drop_path_rate=0.1,
+        local_radius=[0.32, 0.64, 1.28],
+        final_norm=False),
+    pooling='concat',
+    head=dict(
+        type='PointClsHead',
+        in_channels=768,
+        num_classes=15,
+        hidden_channels=[256, 256],
+        dropout=0.5,
+        loss=dict(type='SmoothCrossEntropyLoss', smoothing=0.0)))

@@ -1,0 +1,97 @@
+"""ScanObjectNN (OBJ-BG, OBJ-ONLY and PB-T50-RS splits)."""
+import os.path as osp
+from typing import List
+
+import numpy as np
+
+from mmdet3d.registry import DATASETS
+from .base_point_cloud_dataset import BasePointCloudDataset
+from .class_names import SCANOBJECTNN_CLASSES
+from .file_io import check_finite_batch, check_labels, read_h5_arrays
+
+SCANOBJECTNN_LAYOUT = """\
+<data_root>/                          e.g. data/ScanObjectNN
+    main_split/                       with background
+        training_objectdataset.h5                       OBJ-BG
+        test_objectdataset.h5
+        training_objectdataset_augmentedrot_scale75.h5  PB-T50-RS
+        test_objectdataset_augmentedrot_scale75.h5
+    main_split_nobg/                  without background
+        training_objectdataset.h5                       OBJ-ONLY
+        test_objectdataset.h5
+each file: 'data' float [n, 2048, 3], 'label' int [n] (15 classes)"""
+
+#: variant -> (sub-folder, file suffix)
+SCANOBJECTNN_VARIANTS = {
+    'obj_bg': ('main_split', '_objectdataset.h5'),
+    'obj_only': ('main_split_nobg', '_objectdataset.h5'),
+    'pb_t50_rs': ('main_split', '_objectdataset_augmentedrot_scale75.h5'),
+}
+
+
+@DATASETS.register_module()
+class ScanObjectNNDataset(BasePointCloudDataset):
+    """ScanObjectNN object clouds (2048 points, 15 classes), in memory.
+
+    Layout::
+
+        <data_root>/                           e.g. data/ScanObjectNN
+            main_split/{training,test}_objectdataset.h5          OBJ-BG
+            main_split/{training,test}_objectdataset_augmentedrot_scale75.h5
+                                                                  PB-T50-RS
+            main_split_nobg/{training,test}_objectdataset.h5     OBJ-ONLY
+
+    Args:
+        data_root (str): the ``ScanObjectNN`` folder.
+        variant (str): ``'obj_bg'``, ``'obj_only'`` or ``'pb_t50_rs'``.
+        split (str): ``'train'`` or ``'test'``.
+        **kwargs: see :class:`BasePointCloudDataset`.
+    """
+
+    LAYOUT = SCANOBJECTNN_LAYOUT
+    METAINFO = dict(classes=SCANOBJECTNN_CLASSES)
+
+    def __init__(self,
+                 data_root: str,
+                 variant: str = 'obj_bg',
+                 split: str = 'train',
+                 **kwargs) -> None:
+        if variant not in SCANOBJECTNN_VARIANTS:
+            raise ValueError(f'variant must be one of '
+                             f'{tuple(SCANOBJECTNN_VARIANTS)}, got {variant!r}')
+        self.variant = variant
+        super().__init__(data_root=data_root, split=split, **kwargs)
+
+    @property
+    def h5_file(self) -> str:
+        """The h5 file of this variant and split."""
+        folder, suffix = SCANOBJECTNN_VARIANTS[self.variant]
+        prefix = 'training' if self.split == 'train' else 'test'
+        return self.path(folder, prefix + suffix)
+
+    def load_data_list(self) -> List[dict]:
+        """Read the split's h5 file.
+
+        Returns:
+            list[dict]: data infos with ``cloud_index`` and ``gt_label``.
+        """
+        path = self.require(self.h5_file,
+                            f'ScanObjectNN {self.variant} {self.split} file')
+        arrays = read_h5_arrays(path, ('data', 'label'))
+        data, label = arrays['data'], arrays['label']
+        if data.ndim != 3 or data.shape[2] < 3 or not len(data):
+            raise ValueError(f'HDF5 file {path!r}: expected data of shape '
+                             f'[n, N, 3] with n > 0, got {data.shape}')
+        if label.size != len(data):
+            raise ValueError(f'HDF5 file {path!r}: expected label of shape '
+                             f'[n] with n = {len(data)}, got {label.shape}')
+        label = label.reshape(-1).astype(np.int64)
+        data = np.ascontiguousarray(data, dtype=np.float32)
+        check_finite_batch(data, f'HDF5 file {path!r}')
+        check_labels(label, self.num_classes, f'HDF5 file {path!r}')
+        self._clouds = data
+        name = osp.basename(path)
+        return [
+            dict(cloud_index=i, gt_label=int(label[i]), h5_file=name)
+            for i in range(len(data))
+        ]

@@ -1,0 +1,12 @@
+"""Point-cloud transforms (registered in mmdet3d's ``TRANSFORMS``)."""
+from .augmentation import (PointCloudJitter, PointCloudRandomRotate,
+                           PointCloudScaleAndTranslate)
+from .formatting import PackPointCloudInputs
+from .normalization import PointCloudNormalize
+from .sampling import PointCloudFPSSample, PointCloudRandomSample
+
+__all__ = [
+    'PointCloudRandomSample', 'PointCloudFPSSample', 'PointCloudNormalize',
+    'PointCloudScaleAndTranslate', 'PointCloudRandomRotate',
+    'PointCloudJitter', 'PackPointCloudInputs'
+]

@@ -1,0 +1,93 @@
+"""Shared logic of the token mask generators."""
+from typing import List, Optional, Sequence
+
+import torch
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from .point_tokenizer import TokenScale
+
+
+def propagate_mask(top_mask: Tensor, scales: Sequence[TokenScale]) -> List[
+        Tensor]:
+    """Carry a top-scale mask down to every finer scale.
+
+    A token of scale ``s - 1`` is visible iff it is a neighbour of at least
+    one visible token of scale ``s``.
+
+    Args:
+        top_mask (Tensor): bool ``[B, G_top]``, True = masked.
+        scales (Sequence[TokenScale]): the tokenizer output, finest first.
+
+    Returns:
+        list[Tensor]: bool masks ``[B, G_s]`` for every scale, finest first.
+    """
+    masks = [top_mask]
+    for s in range(len(scales) - 1, 0, -1):
+        idx = scales[s].idx  # [B, G_s, K] into scale s-1
+        b, g, k = idx.shape
+        visible = (~masks[-1]).unsqueeze(-1).expand(b, g, k).to(torch.int32)
+        hits = torch.zeros(
+            b, scales[s - 1].centers.shape[1], dtype=torch.int32,
+            device=idx.device)
+        hits.scatter_add_(1, idx.reshape(b, g * k), visible.reshape(b, g * k))
+        masks.append(hits == 0)
+    return masks[::-1]
+
+
+class BaseMaskGenerator(BaseModule):
+    """Masks a ``mask_ratio`` share of the top-scale tokens and propagates.
+
+    Args:
+        mask_ratio (float): share of top-scale tokens to mask, in (0, 1).
+    """
+
+    def __init__(self, mask_ratio: float = 0.8) -> None:
+        super().__init__()
+        if not 0.0 < float(mask_ratio) < 1.0:
+            raise ValueError(
+                f'mask_ratio must lie in (0, 1), got {mask_ratio}')
+        self.mask_ratio = float(mask_ratio)
+
+    def num_masked(self, num_tokens: int) -> int:
+        """Number of masked top-scale tokens (official rounding: floor)."""
+        return int(self.mask_ratio * num_tokens)
+
+    def sample_top_mask(self, scales: Sequence[TokenScale],
+                        saliency: Optional[Tensor]) -> Tensor:
+        """Draw the top-scale mask; implemented by subclasses."""
+        raise NotImplementedError
+
+    def forward(self,
+                scales: Sequence[TokenScale],
+                saliency: Optional[Tensor] = None,
+                top_mask: Optional[Tensor] = None) -> List[Tensor]:
+        """Produce masks for every scale.
+
+        Args:
+            scales (Sequence[TokenScale]): tokenizer output, finest first.
+            saliency (Tensor, optional): ``[B, G_top]`` token importance.
+            top_mask (Tensor, optional): bool ``[B, G_top]`` injected mask
+                (True = masked); when given nothing is sampled.
+
+        Returns:
+            list[Tensor]: bool ``[B, G_s]`` masks, finest first.
+        """
+        top = scales[-1].centers
+        if top_mask is None:
+            top_mask = self.sample_top_mask(scales, saliency)
+        else:
+            top_mask = top_mask.to(device=top.device, dtype=torch.bool)
+            if top_mask.shape != top.shape[:2]:
+                raise ValueError(
+                    f'top_mask must have shape {tuple(top.shape[:2])} '
+                    f'([B, G_top]), got {tuple(top_mask.shape)}')
+            num_vis = (~top_mask).sum(1)
+            if (num_vis == 0).any():
+                raise ValueError('top_mask masks every token of some sample; '
+                                 'at least one must stay visible')
+            if (num_vis != num_vis[0]).any():
+                raise ValueError(
+                    'top_mask must keep the same number of visible tokens '
+                    f'in every sample, got {num_vis.tolist()}')
+        return propagate_mask(top_mask, scales)

@@ -1,0 +1,244 @@
+"""The I2P-MAE self-supervised algorithm."""
+import contextlib
+from typing import Dict, List, Optional, Union
+
+import torch
+from mmengine.model import BaseModel
+from mmengine.structures import BaseDataElement
+from mmdet3d.registry import MODELS
+from torch import Tensor, nn
+
+from .guided_mask_generator import GuidedMaskGenerator
+from .i2pmae_encoder import gather_tokens, pack_visible
+
+
+def _build(cfg: Union[dict, nn.Module, None]) -> Optional[nn.Module]:
+    if cfg is None or isinstance(cfg, nn.Module):
+        return cfg
+    return MODELS.build(cfg)
+
+
+@MODELS.register_module()
+class I2PMAE(BaseModel):
+    """Image-to-Point Masked Autoencoder (Zhang et al., CVPR 2023).
+
+    A point cloud is tokenised at several scales; its three axis-aligned
+    depth projections are encoded by a frozen 2D teacher whose CLS
+    attention, back-projected onto the top-scale tokens, guides the mask;
+    the hierarchical encoder sees only visible tokens; the decoder
+    reconstructs the coordinates of masked tokens (Chamfer-L2) and the
+    teacher's features of visible tokens' points (MSE).
+
+    Without ``teacher`` (and with a random mask generator and a head whose
+    ``feat_dim_2d`` is 0) this is the 3D-only Point-M2AE baseline, and no
+    projector or teacher is built.
+
+    Args:
+        tokenizer (dict): ``MultiScalePointTokenizer`` config.
+        backbone (dict): ``I2PMAEEncoder`` config.
+        neck (dict): ``I2PMAEDecoder`` config.
+        head (dict): ``I2PMAEHead`` config.
+        mask_generator (dict): ``GuidedMaskGenerator`` or
+            ``RandomMaskGenerator`` config.
+        projector (dict, optional): ``MultiViewDepthProjector`` config.
+        teacher (dict, optional): ``CLIPTeacher`` config.
+        data_preprocessor (dict, optional): defaults to
+            ``PointCloudDataPreprocessor`` keeping xyz.
+        init_cfg (dict, optional): mmengine init config.
+    """
+
+    def __init__(self,
+                 tokenizer: dict,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 mask_generator: dict,
+                 projector: Optional[dict] = None,
+                 teacher: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(
+                type='PointCloudDataPreprocessor', num_channels=3)
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.tokenizer = _build(tokenizer)
+        self.backbone = _build(backbone)
+        self.neck = _build(neck)
+        self.head = _build(head)
+        self.mask_generator = _build(mask_generator)
+        self.teacher = _build(teacher)
+        self.projector = _build(projector) if self.teacher is not None else (
+            None)
+        #: optional callable ``name -> context manager`` timing each stage
+        self.stage_timer = None
+        self._check_consistency()
+
+    @property
+    def with_teacher(self) -> bool:
+        return self.teacher is not None
+
+    @property
+    def decoded_scale(self) -> int:
+        """Index (finest = 0) of the scale the decoder reconstructs."""
+        return self.tokenizer.num_scales - self.neck.num_stages
+
+    def _check_consistency(self) -> None:
+        """Raise one clear error for components that do not fit together."""
+        num_scales = self.tokenizer.num_scales
+        if self.backbone.num_scales != num_scales:
+            raise ValueError(
+                f'backbone.embed_dims has {self.backbone.num_scales} entries '
+                f'but the tokenizer has {num_scales} scales (num_groups)')
+        if not 1 <= self.neck.num_stages <= num_scales - 1:
+            raise ValueError(
+                f'neck.embed_dims must have between 1 and {num_scales - 1} '
+                f'entries for {num_scales} scales, got '
+                f'{self.neck.embed_dims}')
+        for i, dim in enumerate(self.neck.embed_dims):
+            enc_dim = self.backbone.embed_dims[num_scales - 1 - i]
+            if dim != enc_dim:
+                raise ValueError(
+                    f'neck.embed_dims[{i}]={dim} must equal the encoder '
+                    f'channels of scale {num_scales - 1 - i} '
+                    f'(backbone.embed_dims[{num_scales - 1 - i}]={enc_dim})')
+        if self.head.rec_3d.in_features != self.neck.embed_dims[-1]:
+            raise ValueError(
+                f'head.in_channels={self.head.rec_3d.in_features} must '
+                f'equal neck.embed_dims[-1]={self.neck.embed_dims[-1]}')
+        group_size = self.tokenizer.group_sizes[self.decoded_scale]
+        if self.head.group_size != group_size:
+            raise ValueError(
+                f'head.group_size={self.head.group_size} must equal '
+                f'tokenizer.group_sizes[{self.decoded_scale}]={group_size}')
+        if self.with_teacher:
+            if self.projector is None:
+                raise ValueError('a projector is required with a teacher')
+            if self.head.feat_dim_2d != self.teacher.out_channels:
+                raise ValueError(
+                    f'head.feat_dim_2d={self.head.feat_dim_2d} must equal '
+                    f'the teacher output channels '
+                    f'({self.teacher.out_channels})')
+        else:
+            if self.head.with_2d:
+                raise ValueError('head.feat_dim_2d must be 0 without a '
+                                 'teacher (3D-only Point-M2AE baseline)')
+            if isinstance(self.mask_generator, GuidedMaskGenerator):
+                raise ValueError('GuidedMaskGenerator needs a teacher; use '
+                                 'RandomMaskGenerator without one')
+
+    def _stage(self, name: str):
+        if self.stage_timer is None:
+            return contextlib.nullcontext()
+        return self.stage_timer(name)
+
+    def forward_pretrain(self,
+                         points: Tensor,
+                         top_mask: Optional[Tensor] = None) -> Dict:
+        """Run the whole pretraining forward and keep the intermediates.
+
+        Args:
+            points (Tensor): ``[B, N, 3+]`` clouds (only xyz is used).
+            top_mask (Tensor, optional): bool ``[B, G_top]`` injected mask
+                (True = masked) instead of a sampled one.
+
+        Returns:
+            dict: ``scales``, ``images``, ``img_feats``, ``img_attn``,
+            ``saliency``, ``masks``, ``encoder``, ``decoded``, ``targets_2d``
+            and ``losses`` (dict with ``loss_3d`` and possibly ``loss_2d``).
+        """
+        xyz = points[..., :3].contiguous()
+        with self._stage('tokenizer'):
+            scales = self.tokenizer(xyz)
+        out = dict(scales=scales, saliency=None, targets_2d=None)
+        if self.with_teacher:
+            with self._stage('projection'):
+                images, meta = self.projector(xyz)
+            with self._stage('teacher'):
+                img_feats, img_attn = self.teacher(images)
+            with self._stage('projection'), torch.no_grad():
+                h, w = img_feats.shape[-2:]
+                sal_maps = img_attn.reshape(-1, 1, h, w)
+                saliency = self.projector.back_project(
+                    sal_maps, scales[-1].centers, meta).mean(0).squeeze(-1)
+            out.update(
+                images=images, img_feats=img_feats, img_attn=img_attn,
+                saliency=saliency, projection_meta=meta)
+        with self._stage('masking'):
+            masks = self.mask_generator(scales, out['saliency'], top_mask)
+        with self._stage('encoder'):
+            enc = self.backbone(scales, masks)
+        with self._stage('decoder'):
+            decoded = self.neck(enc, scales, masks)
+        s = self.decoded_scale
+        if self.with_teacher:
+            with self._stage('projection'), torch.no_grad():
+                out['targets_2d'] = self._visible_2d_targets(
+                    scales[s].neighborhoods_abs, ~masks[s],
+                    out['img_feats'], out['projection_meta'])
+        with self._stage('loss'):
+            losses = self.head.loss(decoded, masks[s],
+                                    scales[s].neighborhoods,
+                                    out['targets_2d'])
+        out.update(masks=masks, encoder=enc, decoded=decoded, losses=losses)
+        return out
+
+    def _visible_2d_targets(self, neighborhoods_abs: Tensor,
+                            visible: Tensor, img_feats: Tensor,
+                            meta) -> Tensor:
+        """Teacher features of every point of every visible token.
+
+        Only the visible tokens' points are back-projected.
+
+        Returns:
+            Tensor: ``[L_vis, K, V * C]`` in the order of ``x[visible]``.
+        """
+        b, g, k, _ = neighborhoods_abs.shape
+        token_idx, valid = pack_visible(visible)
+        pts = gather_tokens(neighborhoods_abs.reshape(b, g, k * 3), token_idx)
+        length = token_idx.shape[1]
+        feats = self.projector.back_project(
+            img_feats, pts.reshape(b, length * k, 3), meta)  # [V,B,M,C]
+        v, _, _, c = feats.shape
+        feats = feats.permute(1, 2, 0, 3).reshape(b, length, k, v * c)
+        return feats[valid]
+
+    def loss(self, inputs: dict, data_samples: Optional[List] = None,
+             **kwargs) -> Dict[str, Tensor]:
+        """Pretraining losses ``loss_3d`` (and ``loss_2d``)."""
+        return self.forward_pretrain(inputs['points'])['losses']
+
+    def extract_feat(self, points: Tensor) -> Tensor:
+        """The linear-SVM feature: max over unmasked top-scale tokens.
+
+        Args:
+            points (Tensor): ``[B, N, 3+]``.
+
+        Returns:
+            Tensor: ``[B, C_top]``.
+        """
+        scales = self.tokenizer(points[..., :3].contiguous())
+        return self.backbone(scales).feats[-1].max(dim=1)[0]
+
+    def predict(self, inputs: dict,
+                data_samples: Optional[List] = None) -> List:
+        """Features for evaluation, stored as ``feature`` of each sample."""
+        feats = self.extract_feat(inputs['points'])
+        if data_samples is None:
+            data_samples = [BaseDataElement() for _ in range(len(feats))]
+        for sample, feat in zip(data_samples, feats):
+            sample.set_field(feat, 'feature')
+        return data_samples
+
+    def forward(self,
+                inputs: dict,
+                data_samples: Optional[List] = None,
+                mode: str = 'tensor'):
+        """mmengine entry point: ``loss``, ``predict`` or ``tensor``."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.extract_feat(inputs['points'])
+        raise ValueError(f'mode must be loss, predict or tensor, got {mode}')

@@ -1,0 +1,85 @@
+"""Reconstruction head of I2P-MAE: 3D coordinates and 2D semantics."""
+from typing import Dict, Optional
+
+from mmengine.model import BaseModule
+from mmdet3d.registry import MODELS
+from torch import Tensor, nn
+
+from .losses import chamfer_l2
+
+
+@MODELS.register_module()
+class I2PMAEHead(BaseModule):
+    """Predicts, per decoded token, its neighbourhood's coordinates (masked
+    tokens) and the 2D teacher features of its points (visible tokens).
+
+    Args:
+        in_channels (int): decoder output channels.
+        group_size (int): points per token at the decoded scale.
+        feat_dim_2d (int): teacher feature channels (0 disables the 2D
+            target: the Point-M2AE baseline).
+        num_views (int): projected views whose features are concatenated.
+        loss_3d_weight (float): weight of the Chamfer-L2 loss.
+        loss_2d_weight (float): weight of the MSE loss on 2D semantics.
+        init_cfg (dict, optional): mmengine init config.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 group_size: int,
+                 feat_dim_2d: int = 512,
+                 num_views: int = 3,
+                 loss_3d_weight: float = 1.0,
+                 loss_2d_weight: float = 1.0,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.group_size = group_size
+        self.feat_dim_2d = feat_dim_2d
+        self.num_views = num_views
+        self.loss_3d_weight = loss_3d_weight
+        self.loss_2d_weight = loss_2d_weight
+        self.rec_3d = nn.Linear(in_channels, 3 * group_size)
+        self.rec_2d = nn.Linear(in_channels, feat_dim_2d * group_size *
+                                num_views) if feat_dim_2d > 0 else None
+
+    @property
+    def with_2d(self) -> bool:
+        return self.rec_2d is not None
+
+    def loss(self,
+             feats: Tensor,
+             mask: Tensor,
+             neighborhoods: Tensor,
+             targets_2d: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Compute the reconstruction losses.
+
+        Args:
+            feats (Tensor): ``[B, G, C]`` decoded tokens.
+            mask (Tensor): bool ``[B, G]``, True = masked.
+            neighborhoods (Tensor): ``[B, G, K, 3]`` centred neighbourhoods.
+            targets_2d (Tensor, optional): ``[L_vis, K, V * F]`` teacher
+                features of every point of every visible token (in the
+                order of ``feats[~mask]``); required when ``with_2d``.
+
+        Returns:
+            dict[str, Tensor]: ``loss_3d`` (and ``loss_2d``).
+        """
+        c = feats.shape[-1]
+        masked = feats[mask].reshape(-1, c)
+        pred_3d = self.rec_3d(masked).reshape(masked.shape[0], -1, 3)
+        losses = dict(loss_3d=self.loss_3d_weight *
+                      chamfer_l2(pred_3d, neighborhoods[mask]))
+        if self.with_2d:
+            if targets_2d is None:
+                raise ValueError('targets_2d is required when the head '
+                                 'reconstructs 2D semantics')
+            visible = feats[~mask].reshape(-1, c)
+            pred_2d = self.rec_2d(visible).reshape(
+                visible.shape[0], self.group_size, -1)
+            if pred_2d.shape != targets_2d.shape:
+                raise ValueError(
+                    f'targets_2d must have shape {tuple(pred_2d.shape)}, got '
+                    f'{tuple(targets_2d.shape)}')
+            losses['loss_2d'] = self.loss_2d_weight * (
+                pred_2d - targets_2d).pow(2).mean()
+        return losses

@@ -1,0 +1,416 @@
+"""Multi-view depth projection of point clouds and image-to-point sampling.
+
+I2P-MAE renders every point cloud into a few depth images (one per axis
+order), runs a frozen 2D teacher on them and reads the teacher's maps back
+at 3D points. :class:`MultiViewDepthProjector` does both directions: its
+``forward`` renders the images and its :meth:`back_project` samples any
+low-resolution map at arbitrary points as if the map had first been
+upsampled to the image size with bicubic interpolation.
+"""
+from typing import NamedTuple, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmdet3d.registry import MODELS
+
+#: Coefficient of the cubic convolution kernel used by torch's bicubic mode.
+CUBIC_A = -0.75
+
+#: The official view orders: (x, y, z), (z, x, y) and (y, z, x). The first
+#: two permuted coordinates index the pixel (row, column), the third one is
+#: the depth value written into the image.
+DEFAULT_VIEW_AXES = ((0, 1, 2), (2, 0, 1), (1, 2, 0))
+
+
+class ProjectionMeta(NamedTuple):
+    """Pixel mapping of one :meth:`MultiViewDepthProjector.forward` call.
+
+    A point ``p`` (already permuted into a view's axis order) lands on the
+    pixel ``floor((p[:2] - xy_min) / grid_size) + 1 + pixel_offset``.
+
+    Attributes:
+        xy_min (Tensor): ``[V, B, 2]`` minimum of the two pixel coordinates
+            over each view's cloud.
+        grid_size (Tensor): ``[V, B]`` edge length of one pixel in point
+            units.
+        pixel_offset (Tensor): ``[V, B, 2]`` (int64) shift that centres the
+            object in the image.
+        image_size (int): side length ``S`` of the square images.
+    """
+
+    xy_min: Tensor
+    grid_size: Tensor
+    pixel_offset: Tensor
+    image_size: int
+
+    @property
+    def num_views(self) -> int:
+        """Number of views ``V``."""
+        return self.grid_size.shape[0]
+
+    @property
+    def batch_size(self) -> int:
+        """Number of point clouds ``B``."""
+        return self.grid_size.shape[1]
+
+
+def _fused_mul_add(a: Tensor, b, c) -> Tensor:
+    """``a * b + c`` rounded once to ``a.dtype`` (a fused multiply-add)."""
+    return (a.double() * b + c).to(a.dtype)
+
+
+def _cubic_conv_near(x: Tensor, a: float = CUBIC_A) -> Tensor:
+    """Cubic convolution kernel for ``|x| <= 1``.
+
+    Evaluated with the fused multiply-adds of torch's compiled kernels so
+    float32 weights agree with ``F.interpolate`` to the last bits.
+    """
+    t = _fused_mul_add(x, a + 2, -(a + 3)) * x
+    return _fused_mul_add(t, x, 1.0)
+
+
+def _cubic_conv_far(x: Tensor, a: float = CUBIC_A) -> Tensor:
+    """Cubic convolution kernel for ``1 < |x| < 2`` (fused like above)."""
+    t = _fused_mul_add(x, a, -5 * a)
+    t = _fused_mul_add(t, x, 8 * a)
+    return _fused_mul_add(t, x, -4 * a)
+
+
+def bicubic_taps(dst_index: Tensor, in_size: int, out_size: int,
+                 dtype: torch.dtype) -> Tuple[Tensor, Tensor]:
+    """Source taps of bicubic upsampling along one axis.
+
+    Follows ``F.interpolate(mode='bicubic', align_corners=False)`` with an
+    explicit output size: the source coordinate of output index ``d`` is
+    ``(d + 0.5) * in_size / out_size - 0.5``, the four taps around it get
+    cubic-convolution weights (``A = -0.75``) and taps outside the input
+    are clamped to the border.
+
+    Args:
+        dst_index (Tensor): integer output indices, any shape ``[...]``.
+        in_size (int): input length along the axis.
+        out_size (int): output length along the axis.
+        dtype (torch.dtype): dtype of the weight computation (float32 or
+            float64, as torch's internal math type).
+
+    Returns:
+        tuple[Tensor, Tensor]: source indices ``[..., 4]`` (int64, clamped
+        to ``[0, in_size - 1]``) and their weights ``[..., 4]``.
+    """
+    scale = torch.tensor(in_size, dtype=dtype,
+                         device=dst_index.device) / out_size
+    # One rounding for ``scale * (d + 0.5) - 0.5``, like the fused
+    # multiply-add the compiled kernels use.
+    real = (scale.double() * (dst_index.double() + 0.5) - 0.5).to(dtype)
+    base = torch.floor(real).long().clamp(max=in_size - 1)
+    t = (real - base.to(dtype)).clamp(0, 1)
+    t_rev = 1.0 - t
+    weights = torch.stack([
+        _cubic_conv_far(t + 1.0),
+        _cubic_conv_near(t),
+        _cubic_conv_near(t_rev),
+        _cubic_conv_far(t_rev + 1.0),
+    ], dim=-1)
+    steps = torch.arange(-1, 3, device=dst_index.device)
+    index = (base.unsqueeze(-1) + steps).clamp(0, in_size - 1)
+    return index, weights
+
+
+@MODELS.register_module()
+class MultiViewDepthProjector(BaseModule):
+    """Render point clouds into normalised multi-view depth images.
+
+    For each view the cloud's coordinates are permuted (``view_axes``), the
+    first two are quantised onto a square grid whose cell size makes the
+    larger of the two extents span ``image_size - 3`` cells, every point
+    writes its depth into a ``splat_size x splat_size`` neighbourhood
+    (contributions are summed), the object is centred in the image, pixels
+    one step outside the image are moved back onto the border, and the sum
+    image goes through a sigmoid and the per-channel ``mean`` / ``std``
+    normalisation. The three colour channels are identical.
+
+    Args:
+        image_size (int): side length ``S`` of the square images.
+            Defaults to 224.
+        splat_size (int): side of the square neighbourhood each point
+            writes to. Defaults to 5.
+        mean (Sequence[float]): per-channel mean subtracted after the
+            sigmoid. Defaults to the ImageNet mean.
+        std (Sequence[float]): per-channel standard deviation the image is
+            divided by. Defaults to the ImageNet std.
+        view_axes (Sequence[Sequence[int]]): one permutation of
+            ``(0, 1, 2)`` per view. Defaults to the official three views
+            ``(x, y, z)``, ``(z, x, y)``, ``(y, z, x)``.
+        init_cfg (dict, optional): mmengine initialisation config.
+    """
+
+    def __init__(self,
+                 image_size: int = 224,
+                 splat_size: int = 5,
+                 mean: Sequence[float] = (0.485, 0.456, 0.406),
+                 std: Sequence[float] = (0.229, 0.224, 0.225),
+                 view_axes: Sequence[Sequence[int]] = DEFAULT_VIEW_AXES,
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if int(image_size) != image_size or image_size < 8:
+            raise ValueError('image_size must be an integer >= 8, got '
+                             f'{image_size!r}')
+        if int(splat_size) != splat_size or splat_size < 1 \
+                or splat_size > image_size // 2:
+            raise ValueError('splat_size must be an integer in '
+                             f'[1, image_size // 2], got {splat_size!r}')
+        if len(mean) != len(std) or len(mean) == 0:
+            raise ValueError('mean and std must be non-empty sequences of '
+                             f'equal length, got {mean!r} and {std!r}')
+        if any(s <= 0 for s in std):
+            raise ValueError(f'std must be positive, got {std!r}')
+        view_axes = tuple(tuple(int(a) for a in axes) for axes in view_axes)
+        if not view_axes or any(
+                sorted(axes) != [0, 1, 2] for axes in view_axes):
+            raise ValueError('view_axes must be permutations of (0, 1, 2), '
+                             f'got {view_axes!r}')
+        self.image_size = int(image_size)
+        self.splat_size = int(splat_size)
+        self.view_axes = view_axes
+        self.register_buffer(
+            'mean', torch.tensor(mean, dtype=torch.float32), persistent=False)
+        self.register_buffer(
+            'std', torch.tensor(std, dtype=torch.float32), persistent=False)
+
+    @property
+    def num_views(self) -> int:
+        """Number of views ``V``."""
+        return len(self.view_axes)
+
+    # ------------------------------------------------------------------ #
+    # helpers
+    # ------------------------------------------------------------------ #
+    @staticmethod
+    def _check_xyz(xyz: Tensor, name: str) -> None:
+        """Raise a ValueError unless ``xyz`` is a finite ``[B, N, 3]``."""
+        if not isinstance(xyz, Tensor):
+            raise ValueError(f'{name} must be a Tensor of shape [B, N, 3], '
+                             f'got {type(xyz).__name__}')
+        if xyz.dim() != 3 or xyz.shape[-1] != 3 or xyz.shape[0] == 0 \
+                or xyz.shape[1] == 0:
+            raise ValueError(f'{name} must have shape [B, N, 3] with B, N '
+                             f'>= 1, got {tuple(xyz.shape)}')
+        if not xyz.is_floating_point():
+            raise ValueError(f'{name} must be a floating-point tensor, got '
+                             f'{xyz.dtype}')
+        if not bool(torch.isfinite(xyz).all()):
+            raise ValueError(f'{name} contains NaN or infinite values')
+
+    def _to_views(self, xyz: Tensor) -> Tensor:
+        """``[B, N, 3]`` -> ``[V * B, N, 3]`` in each view's axis order."""
+        views = [xyz[..., list(axes)] for axes in self.view_axes]
+        return torch.cat(views, dim=0)
+
+    def _splat_steps(self, device: torch.device) -> Tensor:
+        """Offsets of the splat neighbourhood along one axis."""
+        half = self.splat_size // 2
+        return torch.arange(-half, self.splat_size - half, device=device)
+
+    def _pixel_of(self, view_xyz: Tensor, meta: ProjectionMeta) -> Tensor:
+        """Pixel ``(row, column)`` of view-ordered points, before clamping.
+
+        Args:
+            view_xyz (Tensor): ``[V * B, M, 3]`` points in view order.
+            meta (ProjectionMeta): the projection's pixel mapping.
+
+        Returns:
+            Tensor: ``[V * B, M, 2]`` int64 pixel indices.
+        """
+        vb = view_xyz.shape[0]
+        xy_min = meta.xy_min.reshape(vb, 1, 2).to(view_xyz.dtype)
+        grid = meta.grid_size.reshape(vb, 1, 1).to(view_xyz.dtype)
+        cell = torch.floor((view_xyz[..., :2] - xy_min) / grid).long()
+        return cell + 1 + meta.pixel_offset.reshape(vb, 1, 2)
+
+    # ------------------------------------------------------------------ #
+    # projection
+    # ------------------------------------------------------------------ #
+    def forward(self, points: Tensor) -> Tuple[Tensor, ProjectionMeta]:
+        """Render every cloud from every view.
+
+        Args:
+            points (Tensor): ``[B, N, 3]`` point clouds.
+
+        Returns:
+            tuple[Tensor, ProjectionMeta]: images ``[V * B, C, S, S]``
+            stacked view-major (all clouds of view 1, then view 2, ...)
+            with ``C = len(mean)``, and the pixel mapping that
+            :meth:`back_project` needs.
+        """
+        self._check_xyz(points, 'points')
+        num_views, batch = self.num_views, points.shape[0]
+        size = self.image_size
+        pts = self._to_views(points)  # [VB, N, 3]
+        vb, num_points = pts.shape[:2]
+
+        lower = pts.amin(dim=1)
+        extent = pts.amax(dim=1) - lower
+        grid = extent[:, :2].amax(dim=-1) / (size - 3)  # [VB]
+        flat_views = (grid <= 0).nonzero().flatten().tolist()
+        if flat_views:
+            bad = [(i // batch + 1, i % batch) for i in flat_views]
+            raise ValueError(
+                'points has a degenerate cloud: zero extent in both pixel '
+                f'coordinates of (view, sample) {bad} (views ordered '
+                f'{self.view_axes}); every cloud needs a non-zero extent in '
+                'each view')
+        xy_min = lower[:, :2]
+
+        cell = torch.floor(
+            (pts[..., :2] - xy_min.unsqueeze(1)) / grid.view(vb, 1, 1)).long()
+        steps = self._splat_steps(points.device)
+        # Centre of the splatted footprint (inclusive pixel bounds).
+        lo = cell.amin(dim=1) + int(steps[0]) + 1
+        hi = cell.amax(dim=1) + int(steps[-1]) + 1
+        centre = torch.div(lo + hi, 2, rounding_mode='floor')
+        pixel_offset = size // 2 - centre - 1  # [VB, 2]
+        pixel = cell + 1 + pixel_offset.unsqueeze(1)  # [VB, N, 2]
+
+        # Splat along each axis separately, then combine: [VB, N, k, k].
+        rows = pixel[..., 0:1] + steps
+        cols = pixel[..., 1:2] + steps
+        rows = self._fix_border(rows)
+        cols = self._fix_border(cols)
+        flat = rows.unsqueeze(-1) * size + cols.unsqueeze(-2)
+        flat = flat + (torch.arange(vb, device=points.device) *
+                       (size * size)).view(vb, 1, 1, 1)
+        depth = pts[..., 2].reshape(vb, num_points, 1, 1).expand_as(flat)
+        canvas = pts.new_zeros(vb * size * size)
+        canvas.index_add_(0, flat.reshape(-1), depth.reshape(-1))
+
+        image = torch.sigmoid(canvas.view(vb, 1, size, size))
+        mean = self.mean.to(image.dtype).view(1, -1, 1, 1)
+        std = self.std.to(image.dtype).view(1, -1, 1, 1)
+        images = (image - mean) / std
+
+        meta = ProjectionMeta(
+            xy_min=xy_min.reshape(num_views, batch, 2),
+            grid_size=grid.reshape(num_views, batch),
+            pixel_offset=pixel_offset.reshape(num_views, batch, 2),
+            image_size=size)
+        return images, meta
+
+    def _fix_border(self, index: Tensor) -> Tensor:
+        """Move pixel indices one step outside the image onto its border.
+
+        With the default grid (the extent spans ``S - 3`` cells) and the
+        default 5x5 splat no index is further out; larger splats may reach
+        further and are clamped onto the border as well.
+        """
+        size = self.image_size
+        index = index + (index < 0).long() - (index > size - 1).long()
+        return index.clamp(0, size - 1)
+
+    # ------------------------------------------------------------------ #
+    # back-projection
+    # ------------------------------------------------------------------ #
+    def back_project(self, maps: Tensor, xyz: Tensor,
+                     meta: ProjectionMeta) -> Tensor:
+        """Sample per-view 2D maps at 3D points.
+
+        The result equals upsampling ``maps`` to ``S x S`` with
+        ``F.interpolate(mode='bicubic', align_corners=False)`` and reading,
+        for every point, the pixel it projects to (without the splat
+        neighbourhood). Only the 4x4 bicubic taps of the needed pixels are
+        evaluated, so no ``[V * B, C, S, S]`` tensor is ever built; peak
+        extra memory is a few ``[V, B, M, C]`` tensors. Points whose pixel
+        falls outside the image (possible only for points outside the
+        projected clouds) are clamped to the nearest border pixel.
+
+        Args:
+            maps (Tensor): ``[V * B, C, h, w]`` maps, view-major like the
+                images of :meth:`forward`.
+            xyz (Tensor): ``[B, M, 3]`` points, in the original axis order.
+            meta (ProjectionMeta): the mapping returned by :meth:`forward`.
+
+        Returns:
+            Tensor: ``[V, B, M, C]`` sampled values (dtype of ``maps``).
+        """
+        if not isinstance(meta, ProjectionMeta):
+            raise ValueError('meta must be the ProjectionMeta returned by '
+                             f'forward(), got {type(meta).__name__}')
+        self._check_xyz(xyz, 'xyz')
+        num_views, batch = meta.num_views, meta.batch_size
+        if num_views != self.num_views or xyz.shape[0] != batch:
+            raise ValueError(
+                f'xyz has batch size {xyz.shape[0]} but meta describes '
+                f'{meta.num_views} views x {meta.batch_size} clouds '
+                f'(projector has {self.num_views} views)')
+        if not isinstance(maps, Tensor) or maps.dim() != 4 \
+                or maps.shape[0] != num_views * batch \
+                or not maps.is_floating_point():
+            shape = tuple(maps.shape) if isinstance(maps, Tensor) else maps
+            raise ValueError(
+                f'maps must be a floating-point [V * B, C, h, w] tensor '
+                f'with V * B = {num_views * batch}, got {shape}')
+        vb, channels, height, width = maps.shape
+        num_points = xyz.shape[1]
+        size = meta.image_size
+
+        pixel = self._pixel_of(self._to_views(xyz), meta).clamp(0, size - 1)
+        math_dtype = torch.float64 if maps.dtype == torch.float64 \
+            else torch.float32
+        row_idx, row_w = bicubic_taps(pixel[..., 0], height, size, math_dtype)
+        col_idx, col_w = bicubic_taps(pixel[..., 1], width, size, math_dtype)
+
+        # [VB * h * w, C] table; one row per (map, source pixel).
+        table = maps.to(math_dtype).flatten(2).transpose(1, 2)
+        table = table.reshape(vb * height * width, channels)
+        base = (torch.arange(vb, device=maps.device) * (height * width))
+        base = base.view(vb, 1)
+        out = None
+        for i in range(4):
+            row_start = base + row_idx[..., i] * width  # [VB, M]
+            line = None
+            for j in range(4):
+                index = (row_start + col_idx[..., j]).reshape(-1)
+                tap = table.index_select(0, index).view(
+                    vb, num_points, channels)
+                weight = col_w[..., j].unsqueeze(-1)
+                if line is None:
+                    line = tap.mul_(weight)
+                else:
+                    line.addcmul_(tap, weight)
+            weight = row_w[..., i].unsqueeze(-1)
+            if out is None:
+                out = line.mul_(weight)
+            else:
+                out.addcmul_(line, weight)
+        return out.to(maps.dtype).view(num_views, batch, num_points,
+                                       channels)
+
+    def back_project_reference(self, maps: Tensor, xyz: Tensor,
+                               meta: ProjectionMeta) -> Tensor:
+        """Full-resolution version of :meth:`back_project`.
+
+        Upsamples ``maps`` to ``S x S`` with ``F.interpolate`` and gathers
+        the points' pixels. Memory grows with ``V * B * C * S * S``; meant
+        for tests and benchmarks.
+
+        Args:
+            maps (Tensor): ``[V * B, C, h, w]`` maps.
+            xyz (Tensor): ``[B, M, 3]`` points.
+            meta (ProjectionMeta): the mapping returned by :meth:`forward`.
+
+        Returns:
+            Tensor: ``[V, B, M, C]`` sampled values.
+        """
+        self._check_xyz(xyz, 'xyz')
+        size = meta.image_size
+        vb, channels = maps.shape[:2]
+        pixel = self._pixel_of(self._to_views(xyz), meta).clamp(0, size - 1)
+        full = F.interpolate(
+            maps, size=(size, size), mode='bicubic', align_corners=False)
+        flat = (pixel[..., 0] * size + pixel[..., 1]).unsqueeze(1)
+        values = torch.gather(
+            full.flatten(2), 2, flat.expand(vb, channels, -1))
+        return values.transpose(1, 2).reshape(meta.num_views,
+                                              meta.batch_size, -1, channels)

@@ -1,0 +1,128 @@
+"""Multi-scale tokenizer and mask generators."""
+import pytest
+import torch
+
+from projects.I2PMAE.i2pmae.models import (GuidedMaskGenerator,
+                                          MultiScalePointTokenizer,
+                                          RandomMaskGenerator,
+                                          propagate_mask)
+
+
+def _cloud(b=2, n=300, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(b, n, 3, generator=g)
+
+
+def test_tokenizer_shapes_and_nesting():
+    tok = MultiScalePointTokenizer([64, 32, 8], [8, 4, 4])
+    pts = _cloud()
+    scales = tok(pts)
+    assert [s.centers.shape[1] for s in scales] == [64, 32, 8]
+    prev = pts
+    for s, k in zip(scales, [8, 4, 4]):
+        b, g, _ = s.centers.shape
+        assert s.idx.shape == (b, g, k)
+        # every centre is one of the previous scale's points
+        d = torch.cdist(s.centers, prev).min(-1)[0]
+        assert torch.allclose(d, torch.zeros_like(d), atol=1e-6)
+        # neighbourhoods are the gathered points minus the centre
+        gathered = torch.stack([prev[i][s.idx[i]] for i in range(b)])
+        assert torch.allclose(s.neighborhoods_abs, gathered)
+        assert torch.allclose(s.neighborhoods,
+                              gathered - s.centers.unsqueeze(2))
+        # the centre itself is its own nearest neighbour
+        assert torch.allclose(s.neighborhoods[:, :, 0],
+                              torch.zeros(b, g, 3), atol=1e-6)
+        prev = s.centers
+
+
+@pytest.mark.parametrize('kwargs, field', [
+    (dict(num_groups=[32, 64], group_sizes=[8, 8]), 'num_groups'),
+    (dict(num_groups=[32, 16], group_sizes=[8]), 'group_sizes'),
+    (dict(num_groups=[32, 4], group_sizes=[8, 8]), 'group_sizes'),
+])
+def test_tokenizer_rejects_bad_config(kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        MultiScalePointTokenizer(**kwargs)
+
+
+def test_tokenizer_rejects_bad_points():
+    tok = MultiScalePointTokenizer([64, 8], [8, 4])
+    with pytest.raises(ValueError, match='points'):
+        tok(torch.randn(2, 300, 2))
+    bad = _cloud()
+    bad[1, 5, 0] = float('nan')
+    with pytest.raises(ValueError, match=r'NaN/inf.*\[1\]'):
+        tok(bad)
+    with pytest.raises(ValueError, match='fewer than the first scale'):
+        tok(torch.randn(2, 40, 3))
+
+
+def _reference_propagation(top_mask, scales):
+    """Loop version of the rule: a fine token is visible iff it is a
+    neighbour of a visible coarse token."""
+    masks = [top_mask]
+    for s in range(len(scales) - 1, 0, -1):
+        b = top_mask.shape[0]
+        fine = torch.ones(b, scales[s - 1].centers.shape[1], dtype=torch.bool)
+        for i in range(b):
+            for j in range(scales[s].idx.shape[1]):
+                if not masks[-1][i, j]:
+                    fine[i, scales[s].idx[i, j]] = False
+        masks.append(fine)
+    return masks[::-1]
+
+
+@pytest.mark.parametrize('gen_cls', [RandomMaskGenerator, GuidedMaskGenerator])
+def test_mask_ratio_and_propagation(gen_cls):
+    torch.manual_seed(0)
+    tok = MultiScalePointTokenizer([64, 32, 10], [8, 4, 4])
+    scales = tok(_cloud(b=3))
+    gen = gen_cls(mask_ratio=0.8)
+    masks = gen(scales, saliency=torch.randn(3, 10))
+    assert (masks[-1].sum(1) == 8).all()
+    ref = _reference_propagation(masks[-1], scales)
+    for ours, theirs in zip(masks, ref):
+        assert torch.equal(ours, theirs)
+
+
+def test_injected_mask_is_used_and_checked():
+    tok = MultiScalePointTokenizer([64, 10], [8, 4])
+    scales = tok(_cloud())
+    top = torch.ones(2, 10, dtype=torch.bool)
+    top[:, :2] = False
+    masks = RandomMaskGenerator(0.8)(scales, top_mask=top)
+    assert torch.equal(masks[-1], top)
+    with pytest.raises(ValueError, match='top_mask'):
+        RandomMaskGenerator(0.8)(scales, top_mask=top[:, :5])
+    uneven = top.clone()
+    uneven[0, 5] = False
+    with pytest.raises(ValueError, match='same number'):
+        RandomMaskGenerator(0.8)(scales, top_mask=uneven)
+
+
+def test_guided_mask_keeps_salient_tokens():
+    torch.manual_seed(0)
+    tok = MultiScalePointTokenizer([64, 20], [8, 4])
+    scales = tok(_cloud())
+    saliency = torch.zeros(2, 20)
+    saliency[:, :4] = 30.0  # overwhelmingly salient tokens
+    masks = GuidedMaskGenerator(0.8)(scales, saliency=saliency)
+    assert not masks[-1][:, :4].any()
+    assert masks[-1][:, 4:].all()
+    with pytest.raises(ValueError, match='saliency'):
+        GuidedMaskGenerator(0.8)(scales, saliency=None)
+
+
+@pytest.mark.parametrize('ratio', [0.0, 1.0, -0.1, 1.5])
+def test_mask_ratio_must_be_open_unit_interval(ratio):
+    with pytest.raises(ValueError, match='mask_ratio'):
+        RandomMaskGenerator(ratio)
+
+
+def test_propagate_mask_all_visible_top():
+    tok = MultiScalePointTokenizer([64, 16], [8, 4])
+    scales = tok(_cloud())
+    masks = propagate_mask(torch.zeros(2, 16, dtype=torch.bool), scales)
+    ref = _reference_propagation(torch.zeros(2, 16, dtype=torch.bool), scales)
+    assert torch.equal(masks[0], ref[0])

@@ -1,0 +1,77 @@
+"""Convert an official I2P-MAE checkpoint into an mmengine checkpoint.
+
+Usage::
+
+    python tools/model_converters/i2pmae_official_to_mm.py IN.pth OUT.pth
+
+The official ``base_model`` state dict (with or without ``module.``
+prefixes and the frozen ``clip_model.*``) of the pretraining model or of a
+fine-tuning classifier is renamed to this plugin's keys; the result loads
+into ``I2PMAE`` / ``PointClassifier`` with no missing or unexpected keys
+(an encoder-only dict loads into ``I2PMAEEncoder``).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import tempfile
+
+import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
+    __file__)))))
+from projects.I2PMAE.i2pmae.utils.official_checkpoint import \
+    convert_official_state_dict  # noqa: E402
+from projects.I2PMAE.i2pmae.utils import safe_checkpoint  # noqa: E402,F401
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command-line arguments."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('src', help='official checkpoint')
+    parser.add_argument('dst', help='where to write the mmengine checkpoint')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load with weights_only=False (only for files you trust; '
+        'needed when the checkpoint pickles arbitrary objects)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    """Convert ``src`` to ``dst`` (written atomically)."""
+    args = parse_args(argv)
+    if not osp.isfile(args.src):
+        raise SystemExit(f'error: checkpoint not found: {args.src}')
+    try:
+        ckpt = torch.load(
+            args.src, map_location='cpu',
+            weights_only=not args.trust_checkpoint)
+    except Exception as err:  # noqa: BLE001
+        raise SystemExit(
+            f'error: cannot load {args.src} safely ({err}); if you trust the '
+            'file, re-run with --trust-checkpoint') from err
+    try:
+        state_dict, kind = convert_official_state_dict(ckpt)
+    except ValueError as err:
+        raise SystemExit(f'error: {args.src}: {err}') from err
+    out = dict(
+        meta=dict(
+            converted_from=osp.basename(args.src), official_model=kind),
+        state_dict=state_dict)
+    out_dir = osp.dirname(osp.abspath(args.dst))
+    os.makedirs(out_dir, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix='.tmp')
+    os.close(fd)
+    try:
+        torch.save(out, tmp)
+        os.replace(tmp, args.dst)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+    print(f'{kind} checkpoint with {len(state_dict)} tensors written to '
+          f'{args.dst}')
+
+
+if __name__ == '__main__':
+    main()
