@@ -11,10 +11,9 @@ from typing import NamedTuple, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmdet3d.registry import MODELS
 from mmengine.model import BaseModule
 from torch import Tensor
-
-from mmdet3d.registry import MODELS
 
 #: Coefficient of the cubic convolution kernel used by torch's bicubic mode.
 CUBIC_A = -0.75
@@ -100,20 +99,17 @@ def bicubic_taps(dst_index: Tensor, in_size: int, out_size: int,
         tuple[Tensor, Tensor]: source indices ``[..., 4]`` (int64, clamped
         to ``[0, in_size - 1]``) and their weights ``[..., 4]``.
     """
-    scale = torch.tensor(in_size, dtype=dtype,
-                         device=dst_index.device) / out_size
+    scale = torch.tensor(
+        in_size, dtype=dtype, device=dst_index.device) / out_size
     # One rounding for ``scale * (d + 0.5) - 0.5``, like the fused
     # multiply-add the compiled kernels use.
     real = (scale.double() * (dst_index.double() + 0.5) - 0.5).to(dtype)
     base = torch.floor(real).long().clamp(max=in_size - 1)
     t = (real - base.to(dtype)).clamp(0, 1)
     t_rev = 1.0 - t
-    weights = torch.stack([
-        _cubic_conv_far(t + 1.0),
-        _cubic_conv_near(t),
-        _cubic_conv_near(t_rev),
-        _cubic_conv_far(t_rev + 1.0),
-    ], dim=-1)
+    weights = (_cubic_conv_far(t + 1.0), _cubic_conv_near(t),
+               _cubic_conv_near(t_rev), _cubic_conv_far(t_rev + 1.0))
+    weights = torch.stack(weights, dim=-1)
     steps = torch.arange(-1, 3, device=dst_index.device)
     index = (base.unsqueeze(-1) + steps).clamp(0, in_size - 1)
     return index, weights
@@ -268,8 +264,9 @@ class MultiViewDepthProjector(BaseModule):
             (pts[..., :2] - xy_min.unsqueeze(1)) / grid.view(vb, 1, 1)).long()
         steps = self._splat_steps(points.device)
         # Centre of the splatted footprint (inclusive pixel bounds).
-        lo = cell.amin(dim=1) + int(steps[0]) + 1
-        hi = cell.amax(dim=1) + int(steps[-1]) + 1
+        half = self.splat_size // 2
+        lo = cell.amin(dim=1) - half + 1
+        hi = cell.amax(dim=1) + (self.splat_size - half - 1) + 1
         centre = torch.div(lo + hi, 2, rounding_mode='floor')
         pixel_offset = size // 2 - centre - 1  # [VB, 2]
         pixel = cell + 1 + pixel_offset.unsqueeze(1)  # [VB, N, 2]
@@ -366,26 +363,61 @@ class MultiViewDepthProjector(BaseModule):
         table = table.reshape(vb * height * width, channels)
         base = (torch.arange(vb, device=maps.device) * (height * width))
         base = base.view(vb, 1)
-        out = None
+        row_w = row_w.reshape(-1, 4, 1)
+        col_w = col_w.reshape(-1, 4, 1)
+        if torch.is_grad_enabled() and maps.requires_grad:
+            out = self._accumulate_taps_autograd(table, base, row_idx, row_w,
+                                                 col_idx, col_w, width)
+        else:
+            out = self._accumulate_taps(table, base, row_idx, row_w, col_idx,
+                                        col_w, width)
+        return out.to(maps.dtype).view(num_views, batch, num_points, channels)
+
+    @staticmethod
+    def _accumulate_taps(table: Tensor, base: Tensor, row_idx: Tensor,
+                         row_w: Tensor, col_idx: Tensor, col_w: Tensor,
+                         width: int) -> Tensor:
+        """Weighted sum of the 4x4 taps with three reused buffers.
+
+        Like torch's kernel, the 4 taps of each source row are summed
+        first, then the 4 rows. Peak memory: three ``[V * B * M, C]``
+        buffers.
+        """
+        shape = (row_w.shape[0], table.shape[1])
+        tap = table.new_empty(shape)
+        line = table.new_empty(shape)
+        out = table.new_empty(shape)
         for i in range(4):
             row_start = base + row_idx[..., i] * width  # [VB, M]
+            for j in range(4):
+                index = (row_start + col_idx[..., j]).reshape(-1)
+                torch.index_select(table, 0, index, out=tap)
+                if j == 0:
+                    torch.mul(tap, col_w[:, j], out=line)
+                else:
+                    line.addcmul_(tap, col_w[:, j])
+            if i == 0:
+                torch.mul(line, row_w[:, i], out=out)
+            else:
+                out.addcmul_(line, row_w[:, i])
+        return out
+
+    @staticmethod
+    def _accumulate_taps_autograd(table: Tensor, base: Tensor, row_idx: Tensor,
+                                  row_w: Tensor, col_idx: Tensor,
+                                  col_w: Tensor, width: int) -> Tensor:
+        """Differentiable version of :meth:`_accumulate_taps`."""
+        out = None
+        for i in range(4):
+            row_start = base + row_idx[..., i] * width
             line = None
             for j in range(4):
                 index = (row_start + col_idx[..., j]).reshape(-1)
-                tap = table.index_select(0, index).view(
-                    vb, num_points, channels)
-                weight = col_w[..., j].unsqueeze(-1)
-                if line is None:
-                    line = tap.mul_(weight)
-                else:
-                    line.addcmul_(tap, weight)
-            weight = row_w[..., i].unsqueeze(-1)
-            if out is None:
-                out = line.mul_(weight)
-            else:
-                out.addcmul_(line, weight)
-        return out.to(maps.dtype).view(num_views, batch, num_points,
-                                       channels)
+                term = table.index_select(0, index) * col_w[:, j]
+                line = term if line is None else line + term
+            term = line * row_w[:, i]
+            out = term if out is None else out + term
+        return out
 
     def back_project_reference(self, maps: Tensor, xyz: Tensor,
                                meta: ProjectionMeta) -> Tensor:
@@ -412,5 +444,5 @@ class MultiViewDepthProjector(BaseModule):
         flat = (pixel[..., 0] * size + pixel[..., 1]).unsqueeze(1)
         values = torch.gather(
             full.flatten(2), 2, flat.expand(vb, channels, -1))
-        return values.transpose(1, 2).reshape(meta.num_views,
-                                              meta.batch_size, -1, channels)
+        return values.transpose(1, 2).reshape(meta.num_views, meta.batch_size,
+                                              -1, channels)
