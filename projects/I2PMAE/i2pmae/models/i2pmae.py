@@ -8,6 +8,7 @@ from mmengine.structures import BaseDataElement
 from mmdet3d.registry import MODELS
 from torch import Tensor, nn
 
+from .base_mask_generator import propagate_mask
 from .guided_mask_generator import GuidedMaskGenerator
 from .i2pmae_encoder import gather_tokens, pack_visible
 
@@ -60,8 +61,9 @@ class I2PMAE(BaseModel):
         if data_preprocessor is None:
             data_preprocessor = dict(
                 type='PointCloudDataPreprocessor', num_channels=3)
+        # built from mmdet3d's registry (BaseModel would use mmengine's)
         super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+            data_preprocessor=_build(data_preprocessor), init_cfg=init_cfg)
         self.tokenizer = _build(tokenizer)
         self.backbone = _build(backbone)
         self.neck = _build(neck)
@@ -209,7 +211,11 @@ class I2PMAE(BaseModel):
         return self.forward_pretrain(inputs['points'])['losses']
 
     def extract_feat(self, points: Tensor) -> Tensor:
-        """The linear-SVM feature: max over unmasked top-scale tokens.
+        """The linear-SVM feature: max over the top-scale tokens.
+
+        No top-scale token is masked, but as in the official code the
+        all-visible mask is still propagated, so fine tokens that belong to
+        no coarser neighbourhood are left out of token merging.
 
         Args:
             points (Tensor): ``[B, N, 3+]``.
@@ -218,7 +224,11 @@ class I2PMAE(BaseModel):
             Tensor: ``[B, C_top]``.
         """
         scales = self.tokenizer(points[..., :3].contiguous())
-        return self.backbone(scales).feats[-1].max(dim=1)[0]
+        top = scales[-1].centers
+        masks = propagate_mask(
+            torch.zeros(top.shape[:2], dtype=torch.bool, device=top.device),
+            scales)
+        return self.backbone(scales, masks).feats[-1].max(dim=1)[0]
 
     def predict(self, inputs: dict,
                 data_samples: Optional[List] = None) -> List:

@@ -40,8 +40,9 @@ class PointClassifier(BaseModel):
         if data_preprocessor is None:
             data_preprocessor = dict(
                 type='PointCloudDataPreprocessor', num_channels=3)
+        # built from mmdet3d's registry (BaseModel would use mmengine's)
         super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+            data_preprocessor=_build(data_preprocessor), init_cfg=init_cfg)
         if pooling not in self.POOLINGS:
             raise ValueError(
                 f'pooling must be one of {self.POOLINGS}, got {pooling!r}')
