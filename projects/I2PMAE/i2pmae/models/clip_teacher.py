@@ -290,7 +290,11 @@ class CLIPTeacher(BaseModule):
             weights, source_quick_gelu = self._load_weights(
                 pretrained, model_name, cache_dir)
             vision, embed_dim = self._apply_weight_sizes(
-                vision, embed_dim, weights, vision_cfg or {})
+                vision,
+                embed_dim,
+                weights,
+                vision_cfg or {},
+                quiet=isinstance(pretrained, Mapping))
         if quick_gelu is None:
             quick_gelu = bool(
                 model_cfg.get('quick_gelu', False) or source_quick_gelu)
@@ -373,10 +377,17 @@ class CLIPTeacher(BaseModule):
         return vision, embed_dim
 
     @staticmethod
-    def _apply_weight_sizes(vision: Dict[str, Any], embed_dim: int,
+    def _apply_weight_sizes(vision: Dict[str, Any],
+                            embed_dim: int,
                             weights: Dict[str, Tensor],
-                            explicit: Dict[str, Any]) -> Tuple[Dict, int]:
-        """Use the sizes stored in the weights (see class docstring)."""
+                            explicit: Dict[str, Any],
+                            quiet: bool = False) -> Tuple[Dict, int]:
+        """Use the sizes stored in the weights (see class docstring).
+
+        A difference from the named config is logged as a warning, or at
+        info level when ``quiet`` (in-memory OpenAI state dicts, whose
+        sizes open_clip always reads from the weights).
+        """
         sizes = _vision_sizes(weights)
         weight_embed = sizes.pop('embed_dim', embed_dim)
         explicit_heads = explicit.get('heads')
@@ -401,7 +412,7 @@ class CLIPTeacher(BaseModule):
                 f'architecture than the model config, using the weights '
                 f'(key: (config, weights)): {changed}',
                 logger='current',
-                level=logging.WARNING)
+                level=logging.INFO if quiet else logging.WARNING)
         vision = dict(vision, **sizes)
         if explicit_heads is not None:
             vision['head_width'] = vision['width'] // int(explicit_heads)
