@@ -1,4 +1,7 @@
 """Point operators: torch path vs loop references, dispatch, bad input."""
+import argparse
+import importlib
+import os.path as osp
 import types
 
 import pytest
@@ -7,7 +10,9 @@ import torch
 from projects.I2PMAE.i2pmae.ops import (_dispatch, furthest_point_sample,
                                         gather_points, knn, three_interpolate,
                                         three_nn, three_nn_interpolate)
-from projects.I2PMAE.i2pmae.ops import knn as knn_module
+
+# the package exports the function ``knn``, which hides the module's name
+knn_module = importlib.import_module('projects.I2PMAE.i2pmae.ops.knn')
 
 # ---------------------------------------------------------------------------
 # loop references (plain Python floats, i.e. float64 arithmetic)
@@ -35,7 +40,7 @@ def fps_reference(points, num_samples):
     return chosen
 
 
-def knn_reference(k, ref, query):
+def knn_reference(ref, query, k):
     """Brute force kNN for one cloud: sort (distance, index) pairs."""
     dists, idxs = [], []
     for q in query:
@@ -47,15 +52,17 @@ def knn_reference(k, ref, query):
 
 def batched(fn, *tensors, **kwargs):
     """Run a one-cloud reference over the batch of tensors."""
-    outs = [fn(*[t[b].tolist() for t in tensors], **kwargs)
-            for b in range(tensors[0].shape[0])]
+    outs = [
+        fn(*[t[b].tolist() for t in tensors], **kwargs)
+        for b in range(tensors[0].shape[0])
+    ]
     return outs
 
 
 def interpolate_reference(query, ref, features, eps=1e-8):
     """PointNet++ feature propagation for one cloud, by loops."""
     k = min(3, len(ref))
-    dists, idxs = knn_reference(k, ref, query)
+    dists, idxs = knn_reference(ref, query, k)
     out = []
     for d, ii in zip(dists, idxs):
         recip = [1.0 / (x + eps) for x in d]
@@ -95,8 +102,8 @@ def test_fps_matches_reference_small(num, num_samples):
     points = random_cloud(3, num, seed=num)
     idx = furthest_point_sample(points, num_samples)
     assert idx.shape == (3, num_samples) and idx.dtype == torch.long
-    for b, ref in enumerate(batched(fps_reference, points,
-                                    num_samples=num_samples)):
+    for b, ref in enumerate(
+            batched(fps_reference, points, num_samples=num_samples)):
         assert idx[b].tolist() == ref
 
 
@@ -156,8 +163,8 @@ def test_knn_matches_brute_force(k, duplicates):
     dist2, idx = knn(k, ref, query)
     assert dist2.shape == idx.shape == (2, 33, k)
     assert idx.dtype == torch.long and dist2.dtype == ref.dtype
-    for b, (ref_d, ref_i) in enumerate(batched(knn_reference, ref, query,
-                                               k=k)):
+    for b, (ref_d,
+            ref_i) in enumerate(batched(knn_reference, ref, query, k=k)):
         assert idx[b].tolist() == ref_i
         assert dist2[b].tolist() == ref_d
     # a query that is a reference point is its own first neighbour
@@ -219,10 +226,10 @@ def test_gather_points_matches_loop(idx_shape):
         for i, j in enumerate(flat[b].tolist()):
             assert torch.equal(out[b].reshape(-1, 6)[i], points[b, j])
     out.sum().backward()
-    counts = torch.stack([torch.bincount(flat[b], minlength=31)
-                          for b in range(2)])
-    assert torch.equal(points.grad, counts[..., None].float().expand(-1, -1,
-                                                                      6))
+    counts = torch.stack(
+        [torch.bincount(flat[b], minlength=31) for b in range(2)])
+    assert torch.equal(points.grad, counts[...,
+                                           None].float().expand(-1, -1, 6))
 
 
 def test_gather_points_keeps_integer_features():
@@ -236,8 +243,8 @@ def test_three_nn_matches_brute_force():
     query = random_cloud(2, 997, seed=22)
     dist2, idx = three_nn(query, ref)
     assert dist2.shape == idx.shape == (2, 997, 3)
-    for b, (ref_d, ref_i) in enumerate(batched(knn_reference, ref, query,
-                                               k=3)):
+    for b, (ref_d,
+            ref_i) in enumerate(batched(knn_reference, ref, query, k=3)):
         assert idx[b].tolist() == ref_i
         assert dist2[b].tolist() == ref_d
 
@@ -259,14 +266,14 @@ def test_three_interpolate_matches_loop():
 def test_three_nn_interpolate_matches_loop(num_ref):
     ref = random_cloud(2, num_ref, seed=num_ref)
     query = torch.cat([ref, random_cloud(2, 57, seed=99)], dim=1)
-    features = torch.randn(2, num_ref, 4, dtype=torch.float64,
-                           requires_grad=True)
+    features = torch.randn(
+        2, num_ref, 4, dtype=torch.float64, requires_grad=True)
     out = three_nn_interpolate(query, ref, features)
     assert out.shape == (2, num_ref + 57, 4)
     for b, expected in enumerate(
             batched(interpolate_reference, query, ref, features.detach())):
-        assert torch.allclose(out[b], torch.tensor(expected,
-                                                   dtype=torch.float64))
+        assert torch.allclose(out[b],
+                              torch.tensor(expected, dtype=torch.float64))
     # at a reference point the interpolation returns (almost) its feature
     assert torch.allclose(out[:, :num_ref], features, atol=1e-6)
     out.sum().backward()
@@ -314,9 +321,10 @@ def fake_mmcv_ops(calls):
 
     def three_nn_fn(target, source):
         calls.append('three_nn')
-        dists, idxs = zip(*[knn_reference(3, s, t)
-                            for t, s in zip(target.tolist(),
-                                            source.tolist())])
+        dists, idxs = zip(*[
+            knn_reference(s, t, 3)
+            for t, s in zip(target.tolist(), source.tolist())
+        ])
         return (torch.tensor(dists, dtype=target.dtype).sqrt(),
                 torch.tensor(idxs, dtype=torch.int32))
 
@@ -340,16 +348,16 @@ def fake_mmcv_ops(calls):
 
 
 def run_all_ops(points, query, features):
-    return {
-        'fps': furthest_point_sample(points, 13),
-        'knn': knn(5, points, query),
-        'knn_all': knn(points.shape[1], points, query),
-        'gather': gather_points(features, torch.randint(0, 40, (2, 7, 3))),
-        'three_nn': three_nn(query, points),
-        'interp': three_interpolate(features, torch.randint(0, 40, (2, 9, 3)),
-                                    torch.rand(2, 9, 3)),
-        'fp': three_nn_interpolate(query, points, features),
-    }
+    out = {}
+    out['fps'] = furthest_point_sample(points, 13)
+    out['knn'] = knn(5, points, query)
+    out['knn_all'] = knn(points.shape[1], points, query)
+    out['gather'] = gather_points(features, torch.randint(0, 40, (2, 7, 3)))
+    out['three_nn'] = three_nn(query, points)
+    idx, weight = torch.randint(0, 40, (2, 9, 3)), torch.rand(2, 9, 3)
+    out['interp'] = three_interpolate(features, idx, weight)
+    out['fp'] = three_nn_interpolate(query, points, features)
+    return out
 
 
 def assert_same(a, b):
@@ -384,8 +392,8 @@ def test_cpu_tensors_never_call_mmcv(monkeypatch):
 def test_cuda_tensors_dispatch_to_mmcv_with_same_results(monkeypatch):
     points = with_duplicates(random_cloud(2, 40, torch.float32))
     # queries on reference points make exact ties at the k-th place
-    query = torch.cat([points[:, :4], random_cloud(2, 5, torch.float32, 3)],
-                      dim=1)
+    query = torch.cat(
+        [points[:, :4], random_cloud(2, 5, torch.float32, 3)], dim=1)
     features = torch.randn(2, 40, 6)
     torch.manual_seed(0)
     expected = run_all_ops(points, query, features)
@@ -409,10 +417,11 @@ def test_cuda_knn_resolves_boundary_ties_like_cpu(monkeypatch):
     expected = knn(5, points, query)
     assert expected[1][:, 0].tolist() == [[3, 10, 11, 12, 13]] * 2
     calls = []
-    monkeypatch.setitem(_dispatch.MMCV_OPS, 'knn', fake_mmcv_ops(calls)['knn'])
+    for name, fn in fake_mmcv_ops(calls).items():
+        monkeypatch.setitem(_dispatch.MMCV_OPS, name, fn)
     monkeypatch.setattr(_dispatch, 'use_mmcv_kernels', lambda *t: True)
     got = knn(5, points, query)
-    assert calls == ['knn']
+    assert calls[0] == 'knn'
     assert_same(got, expected)
 
 
@@ -420,8 +429,8 @@ def test_cuda_knn_resolves_boundary_ties_like_cpu(monkeypatch):
     not torch.cuda.is_available(), reason='needs a CUDA device')
 def test_cuda_matches_cpu():
     points = with_duplicates(random_cloud(2, 997, torch.float32))
-    query = torch.cat([points[:, :50], random_cloud(2, 80, torch.float32, 3)],
-                      dim=1)
+    query = torch.cat(
+        [points[:, :50], random_cloud(2, 80, torch.float32, 3)], dim=1)
     features = torch.randn(2, 997, 6)
     torch.manual_seed(0)
     expected = run_all_ops(points, query, features)
@@ -438,6 +447,8 @@ def test_cuda_matches_cpu():
 # ---------------------------------------------------------------------------
 
 GOOD = torch.zeros(2, 10, 3)
+LONG_IDX = torch.zeros(2, 4, 3).long()
+WEIGHT = torch.zeros(2, 4, 3)
 
 
 def nan_cloud():
@@ -452,45 +463,72 @@ def inf_cloud():
     return points
 
 
-@pytest.mark.parametrize(
-    'call, match',
-    [
-        (lambda: furthest_point_sample(torch.zeros(10, 3), 2), 'points'),
-        (lambda: furthest_point_sample(torch.zeros(2, 10, 2), 2), 'points'),
-        (lambda: furthest_point_sample([[0., 0., 0.]], 1), 'points'),
-        (lambda: furthest_point_sample(GOOD.long(), 2), 'points'),
-        (lambda: furthest_point_sample(GOOD, 11), 'num_samples'),
-        (lambda: furthest_point_sample(GOOD, 0), 'num_samples'),
-        (lambda: furthest_point_sample(GOOD, 2.0), 'num_samples'),
-        (lambda: furthest_point_sample(nan_cloud(), 2), 'points.*finite'),
-        (lambda: furthest_point_sample(inf_cloud(), 2), 'points.*finite'),
-        (lambda: knn(11, GOOD, GOOD), 'k must be in'),
-        (lambda: knn(0, GOOD, GOOD), 'k must be in'),
-        (lambda: knn(3, GOOD, torch.zeros(3, 4, 3)), 'same batch'),
-        (lambda: knn(3, GOOD, torch.zeros(2, 4)), 'query'),
-        (lambda: knn(3, nan_cloud(), GOOD), 'ref.*finite'),
-        (lambda: knn(3, GOOD, GOOD.double()), 'dtype'),
-        (lambda: gather_points(GOOD, torch.tensor([[0, 10]] * 2)), 'idx'),
-        (lambda: gather_points(GOOD, torch.tensor([[-1, 0]] * 2)), 'idx'),
-        (lambda: gather_points(GOOD, torch.zeros(2, 3)), 'idx.*integer'),
-        (lambda: gather_points(GOOD, torch.zeros(3, 2).long()), 'same batch'),
-        (lambda: gather_points(torch.zeros(10, 3), torch.zeros(
-            2, 1).long()), 'points'),
-        (lambda: three_nn(GOOD, torch.zeros(2, 2, 3)), 'S >= 3'),
-        (lambda: three_nn(GOOD, inf_cloud()), 'ref.*finite'),
-        (lambda: three_interpolate(GOOD, torch.zeros(2, 4, 2).long(),
-                                   torch.zeros(2, 4, 2)), 'idx'),
-        (lambda: three_interpolate(GOOD, torch.full((2, 4, 3), 10),
-                                   torch.zeros(2, 4, 3)), 'idx'),
-        (lambda: three_interpolate(GOOD, torch.zeros(2, 4, 3).long(),
-                                   torch.zeros(2, 5, 3)), 'weight'),
-        (lambda: three_nn_interpolate(GOOD, GOOD, torch.zeros(2, 9, 4)),
-         'features'),
-        (lambda: three_nn_interpolate(GOOD, GOOD, torch.zeros(1, 10, 4)),
-         'same batch'),
-        (lambda: three_nn_interpolate(GOOD, GOOD, torch.zeros(2, 10, 4),
-                                      eps=0), 'eps'),
-    ])
+BAD_CALLS = {
+    'fps rank':
+    (lambda: furthest_point_sample(torch.zeros(10, 3), 2), 'points'),
+    'fps last dim':
+    (lambda: furthest_point_sample(GOOD[..., :2], 2), 'points'),
+    'fps list': (lambda: furthest_point_sample([[0., 0., 0.]], 1), 'points'),
+    'fps ints': (lambda: furthest_point_sample(GOOD.long(), 2), 'points'),
+    'fps too many': (lambda: furthest_point_sample(GOOD, 11), 'num_samples'),
+    'fps zero': (lambda: furthest_point_sample(GOOD, 0), 'num_samples'),
+    'fps float': (lambda: furthest_point_sample(GOOD, 2.0), 'num_samples'),
+    'fps nan': (lambda: furthest_point_sample(nan_cloud(), 2),
+                'points.*finite'),
+    'fps inf': (lambda: furthest_point_sample(inf_cloud(), 2),
+                'points.*finite'),
+    'knn k > N': (lambda: knn(11, GOOD, GOOD), 'k must be in'),
+    'knn k = 0': (lambda: knn(0, GOOD, GOOD), 'k must be in'),
+    'knn batch': (lambda: knn(3, GOOD, torch.zeros(3, 4, 3)), 'same batch'),
+    'knn rank': (lambda: knn(3, GOOD, torch.zeros(2, 4)), 'query'),
+    'knn nan': (lambda: knn(3, nan_cloud(), GOOD), 'ref.*finite'),
+    'knn dtypes': (lambda: knn(3, GOOD, GOOD.double()), 'dtype'),
+    'gather high': (lambda: gather_points(GOOD, torch.tensor([[0, 10]] * 2)),
+                    'idx'),
+    'gather low': (lambda: gather_points(GOOD, torch.tensor([[-1, 0]] * 2)),
+                   'idx'),
+    'gather float idx': (lambda: gather_points(GOOD, torch.zeros(2, 3)),
+                         'idx.*integer'),
+    'gather batch': (lambda: gather_points(GOOD, LONG_IDX[:1]), 'same batch'),
+    'gather rank': (lambda: gather_points(GOOD[0], LONG_IDX), 'points'),
+    'three_nn S < 3': (lambda: three_nn(GOOD, GOOD[:, :2]), 'S >= 3'),
+    'three_nn inf': (lambda: three_nn(GOOD, inf_cloud()), 'ref.*finite'),
+    'interp idx shape':
+    (lambda: three_interpolate(GOOD, LONG_IDX[..., :2], WEIGHT[..., :2]),
+     'idx'),
+    'interp idx range':
+    (lambda: three_interpolate(GOOD, LONG_IDX + 10, WEIGHT), 'idx'),
+    'interp weight': (lambda: three_interpolate(GOOD, LONG_IDX, WEIGHT[:, :3]),
+                      'weight'),
+    'fp features': (lambda: three_nn_interpolate(GOOD, GOOD, GOOD[:, :9]),
+                    'features'),
+    'fp batch': (lambda: three_nn_interpolate(GOOD, GOOD, GOOD[:1]),
+                 'same batch'),
+    'fp eps': (lambda: three_nn_interpolate(GOOD, GOOD, GOOD, eps=0), 'eps'),
+}
+
+
+@pytest.mark.parametrize('call, match', BAD_CALLS.values(), ids=BAD_CALLS)
 def test_bad_input_raises_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_ops_benchmark_mode_runs_and_agrees(capsys, monkeypatch):
+    tools_dir = osp.join(
+        osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools')
+    monkeypatch.syspath_prepend(tools_dir)
+    ops_mode = importlib.import_module('benchmark_modes.ops')
+    parser = argparse.ArgumentParser()
+    ops_mode.add_arguments(parser)
+    ops_mode.run(
+        parser.parse_args([
+            '--batch-size', '2', '--num-points', '97', '--num-samples', '16',
+            '--k', '5', '--repeats', '1'
+        ]))
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if line.startswith(('FPS', 'kNN'))]
+    assert len(rows) == 2
+    assert all(row.split()[-1] == 'yes' for row in rows)
+    with pytest.raises(ValueError, match='--k'):
+        ops_mode.run(parser.parse_args(['--num-points', '4', '--k', '5']))

@@ -10,8 +10,8 @@ from typing import Callable, Dict
 from torch import Tensor
 
 #: Names of the mmcv operators used by this package.
-MMCV_OP_NAMES = ('furthest_point_sample', 'knn', 'gather_points',
-                 'three_nn', 'three_interpolate')
+MMCV_OP_NAMES = ('furthest_point_sample', 'knn', 'gather_points', 'three_nn',
+                 'three_interpolate')
 
 #: Loaded mmcv callables, filled lazily by :func:`mmcv_op`.
 MMCV_OPS: Dict[str, Callable] = {}

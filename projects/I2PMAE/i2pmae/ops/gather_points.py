@@ -44,8 +44,8 @@ def gather_points_unchecked(points: Tensor, idx: Tensor) -> Tensor:
     flat_idx = idx.reshape(batch_size, -1)
     out_shape = (batch_size, *idx.shape[1:], channels)
     if (_dispatch.use_mmcv_kernels(points, idx)
-            and points.dtype in MMCV_FLOAT_DTYPES
-            and flat_idx.shape[1] > 0 and channels > 0):
+            and points.dtype in MMCV_FLOAT_DTYPES and flat_idx.shape[1] > 0
+            and channels > 0):
         kernel = _dispatch.mmcv_op('gather_points')
         # mmcv: gather_points(features [B, C, N], int32 [B, M]) -> [B, C, M]
         out = kernel(

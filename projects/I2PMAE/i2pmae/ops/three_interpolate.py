@@ -1,7 +1,6 @@
 """Inverse-distance interpolation of features from three neighbours."""
 from typing import Optional
 
-import torch
 from torch import Tensor
 
 from . import _dispatch

@@ -40,8 +40,7 @@ def three_nn(query: Tensor, ref: Tensor) -> Tuple[Tensor, Tensor]:
         kernel = _dispatch.mmcv_op('three_nn')
         # mmcv: three_nn(target [B, N, 3], source [B, S, 3])
         # -> (sqrt distances [B, N, 3], int32 idx [B, N, 3])
-        _, idx = kernel(query.detach().contiguous(),
-                        ref.detach().contiguous())
+        _, idx = kernel(query.detach().contiguous(), ref.detach().contiguous())
         dist2, idx = sort_neighbours(
             neighbour_squared_distance(ref, query, idx.long()), idx.long())
         return dist2, idx

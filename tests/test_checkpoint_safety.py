@@ -1,0 +1,285 @@
+"""mmengine Runner checkpoints under ``torch.load(weights_only=True)``."""
+import os
+import pickle
+import shlex
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import HistoryBuffer
+from mmengine.model import BaseModel
+from mmengine.runner import Runner, load_checkpoint
+from torch.utils.data import Dataset
+
+from projects.I2PMAE.i2pmae.utils.safe_checkpoint import (
+    mmengine_safe_globals, register_mmengine_safe_globals)
+
+
+class ToyPairs(Dataset):
+    """Eight (2-vector, 0/1 target) pairs."""
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        gen = torch.Generator().manual_seed(i)
+        return dict(
+            inputs=torch.randn(2, generator=gen),
+            data_samples=torch.tensor([float(i % 2)]))
+
+
+class ToyRegressor(BaseModel):
+    """A linear layer trained with an L2 loss."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 1)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        out = self.linear(inputs)
+        if mode == 'loss':
+            return dict(loss=((out - data_samples)**2).mean())
+        return out
+
+
+class ToyScore(BaseMetric):
+    """Mean prediction as a numpy float64 (like sklearn-based metrics)."""
+
+    def process(self, data_batch, data_samples):
+        self.results.append(float(torch.stack(data_samples).mean()))
+
+    def compute_metrics(self, results):
+        return dict(score=np.float64(np.mean(results)))
+
+
+def build_runner(work_dir, name, max_iters, **kwargs):
+    loader = dict(
+        dataset=ToyPairs(),
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        batch_size=2,
+        collate_fn=dict(type='default_collate'))
+    return Runner(
+        model=ToyRegressor(),
+        work_dir=str(work_dir),
+        experiment_name=name,
+        train_dataloader=loader,
+        val_dataloader=dict(loader, batch_size=4),
+        val_cfg=dict(),
+        val_evaluator=[ToyScore()],
+        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=0.01)),
+        param_scheduler=[
+            dict(
+                type='LinearLR',
+                start_factor=0.5,
+                by_epoch=False,
+                begin=0,
+                end=3),
+            dict(type='CosineAnnealingLR', by_epoch=False, begin=3, end=6)
+        ],
+        train_cfg=dict(by_epoch=False, max_iters=max_iters, val_interval=1),
+        default_hooks=dict(
+            checkpoint=dict(
+                type='CheckpointHook',
+                interval=2,
+                by_epoch=False,
+                save_best='score',
+                rule='greater'),
+            logger=dict(type='LoggerHook', interval=1)),
+        **kwargs)
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    """A Runner trained for 2 iterations; its ``iter_2.pth`` checkpoint."""
+    work_dir = tmp_path_factory.mktemp('runner')
+    runner = build_runner(work_dir, 'ckpt_safety_first', max_iters=2)
+    runner.train()
+    ckpt = work_dir / 'iter_2.pth'
+    assert ckpt.is_file()
+    return runner, ckpt
+
+
+def test_runner_checkpoint_fails_without_the_plugin(trained):
+    """Proof that the fix is needed: plain mmengine + torch refuse it."""
+    _, ckpt = trained
+    script = textwrap.dedent(f"""
+        import pickle, sys
+        import torch
+        from mmengine.runner import load_checkpoint
+        assert not any(m.startswith('projects') for m in sys.modules)
+        try:
+            load_checkpoint(torch.nn.Linear(2, 1), {str(ckpt)!r})
+        except pickle.UnpicklingError as e:
+            print('REFUSED', e)
+        else:
+            print('LOADED')
+        try:
+            torch.load({str(ckpt)!r})
+        except pickle.UnpicklingError as e:
+            print('REFUSED', e)
+        else:
+            print('LOADED')
+        """)
+    result = subprocess.run([sys.executable, '-c', script],
+                            capture_output=True,
+                            text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert 'LOADED' not in result.stdout
+    assert result.stdout.count('REFUSED Weights only load failed') == 2
+    assert 'HistoryBuffer' in result.stdout
+
+
+def test_register_is_idempotent_and_keeps_getattr_restricted():
+    first = register_mmengine_safe_globals()
+    second = register_mmengine_safe_globals()
+    assert first == second == mmengine_safe_globals()
+    registered = torch.serialization.get_safe_globals()
+    assert all(entry in registered for entry in first)
+    assert HistoryBuffer in first
+    # the plain builtin is never allowed, only the restricted stand-in
+    assert getattr not in registered
+    names = [e[1] for e in registered if isinstance(e, tuple)]
+    assert names.count('builtins.getattr') == 1
+
+
+def test_load_checkpoint_round_trip(trained):
+    runner, ckpt = trained
+    model = ToyRegressor()
+    checkpoint = load_checkpoint(model, str(ckpt), map_location='cpu')
+    for key, value in runner.model.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value)
+    hub = checkpoint['message_hub']
+    loss = hub['log_scalars']['train/loss']
+    assert isinstance(loss, HistoryBuffer)
+    expected = runner.message_hub.log_scalars['train/loss']
+    assert np.array_equal(loss.data[0], expected.data[0][:2])
+    assert loss.mean() == pytest.approx(expected.data[0][:2].mean())
+    assert isinstance(hub['runtime_info']['best_score'], np.float64)
+    assert set(checkpoint) >= {'optimizer', 'param_schedulers', 'meta'}
+
+
+def test_runner_resume_restores_iteration_optimizer_and_schedulers(
+        trained, tmp_path):
+    first, ckpt = trained
+    saved = torch.load(ckpt, map_location='cpu')  # weights_only default
+    runner = build_runner(
+        tmp_path,
+        'ckpt_safety_resumed',
+        max_iters=4,
+        load_from=str(ckpt),
+        resume=True)
+    runner.load_or_resume()
+    assert runner.iter == 2
+    # optimizer: step counts and AdamW moments as saved
+    state = runner.optim_wrapper.state_dict()['state']
+    assert state.keys() == saved['optimizer']['state'].keys()
+    for key, moments in saved['optimizer']['state'].items():
+        for name, value in moments.items():
+            assert torch.equal(state[key][name], value)
+    assert state[0]['step'] == 2
+    # schedulers: last_step and learning rates as saved
+    assert len(runner.param_schedulers) == 2
+    for scheduler, saved_state in zip(runner.param_schedulers,
+                                      saved['param_schedulers']):
+        assert scheduler.state_dict() == saved_state
+    assert runner.param_schedulers[0].last_step == 2
+    # message hub: the loss history and the best score
+    restored = runner.message_hub.log_scalars['train/loss']
+    assert np.array_equal(
+        restored.data[0],
+        saved['message_hub']['log_scalars']['train/loss'].data[0])
+    assert runner.message_hub.get_info(
+        'best_score') == saved['message_hub']['runtime_info']['best_score']
+    runner.train()
+    assert runner.iter == 4
+    resumed = torch.load(tmp_path / 'iter_4.pth', map_location='cpu')
+    assert resumed['meta']['iter'] == 4
+    assert len(resumed['message_hub']['log_scalars']['train/loss'].data[0]) \
+        == 4
+
+
+class RunsShellCommand:
+    """Pickles as a call to ``os.system`` (what a hostile checkpoint does)."""
+
+    def __init__(self, marker):
+        self.command = f'echo pwned > {shlex.quote(str(marker))}'
+
+    def __reduce__(self):
+        return (os.system, (self.command, ))
+
+
+class ReadsAttribute:
+    """Pickles as ``getattr(HistoryBuffer, '__init__')``."""
+
+    def __reduce__(self):
+        return (getattr, (HistoryBuffer, '__init__'))
+
+
+def hostile_checkpoint(trained, tmp_path, payload, name):
+    _, ckpt = trained
+    checkpoint = torch.load(ckpt, map_location='cpu')
+    checkpoint['meta']['payload'] = payload
+    path = tmp_path / name
+    torch.save(checkpoint, path)
+    return path
+
+
+def test_hostile_checkpoint_is_refused_and_nothing_runs(trained, tmp_path):
+    marker = tmp_path / 'marker.txt'
+    path = hostile_checkpoint(trained, tmp_path, RunsShellCommand(marker),
+                              'hostile.pth')
+    with pytest.raises(pickle.UnpicklingError, match='system'):
+        load_checkpoint(ToyRegressor(), str(path), map_location='cpu')
+    assert not marker.exists()
+    with pytest.raises(pickle.UnpicklingError, match='Weights only'):
+        torch.load(path)
+    assert not marker.exists()
+    runner = build_runner(
+        tmp_path / 'resume',
+        'ckpt_safety_hostile',
+        max_iters=4,
+        load_from=str(path),
+        resume=True)
+    with pytest.raises(pickle.UnpicklingError, match='system'):
+        runner.load_or_resume()
+    assert not marker.exists()
+
+
+def test_hostile_payload_is_live(trained, tmp_path):
+    """Control: the payload above really runs when weights_only is off."""
+    marker = tmp_path / 'control.txt'
+    path = hostile_checkpoint(trained, tmp_path, RunsShellCommand(marker),
+                              'control.pth')
+    torch.load(path, weights_only=False)
+    assert marker.read_text().strip() == 'pwned'
+
+
+def test_getattr_beyond_history_buffer_statistics_is_refused(
+        trained, tmp_path):
+    path = hostile_checkpoint(trained, tmp_path, ReadsAttribute(),
+                              'getattr.pth')
+    with pytest.raises(pickle.UnpicklingError, match='only getattr'):
+        torch.load(path)
+
+
+@pytest.mark.parametrize('value, accepted', [
+    (np.float32(1.5), True),
+    (np.arange(3, dtype=np.int32), True),
+    (np.array([True, False]), True),
+    (np.array(['text', None], dtype=object), False),
+    (np.array(['text']), False),
+])
+def test_only_numeric_numpy_values_are_allowed(tmp_path, value, accepted):
+    path = tmp_path / 'values.pth'
+    torch.save({'value': value}, path)
+    if accepted:
+        loaded = torch.load(path)['value']
+        assert np.array_equal(loaded, value) and loaded.dtype == value.dtype
+    else:
+        with pytest.raises(pickle.UnpicklingError):
+            torch.load(path)
