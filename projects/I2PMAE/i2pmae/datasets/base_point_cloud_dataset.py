@@ -4,10 +4,10 @@ import os.path as osp
 from typing import Callable, List, Optional, Sequence, Union
 
 import numpy as np
+from mmdet3d.registry import TRANSFORMS
 from mmengine.dataset import BaseDataset
 from mmengine.registry import DefaultScope
 
-from mmdet3d.registry import TRANSFORMS
 from .file_io import require_path
 
 
@@ -178,8 +178,8 @@ class BasePointCloudDataset(BaseDataset):
         else:
             points = self.load_points(data_info)
         return dict(
-            points=self.select_columns(
-                points, f'sample {data_info["sample_idx"]}'))
+            points=self.select_columns(points,
+                                       f'sample {data_info["sample_idx"]}'))
 
     def prepare_data(self, idx: int) -> Optional[dict]:
         """Load the cloud of sample ``idx`` and run the pipeline on it.

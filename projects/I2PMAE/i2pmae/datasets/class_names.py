@@ -1,13 +1,14 @@
 """Class lists of the public point-cloud benchmarks."""
 
 #: ModelNet40 classes, in the order of ``modelnet40_shape_names.txt``.
-MODELNET40_CLASSES = (
-    'airplane', 'bathtub', 'bed', 'bench', 'bookshelf', 'bottle', 'bowl',
-    'car', 'chair', 'cone', 'cup', 'curtain', 'desk', 'door', 'dresser',
-    'flower_pot', 'glass_box', 'guitar', 'keyboard', 'lamp', 'laptop',
-    'mantel', 'monitor', 'night_stand', 'person', 'piano', 'plant', 'radio',
-    'range_hood', 'sink', 'sofa', 'stairs', 'stool', 'table', 'tent',
-    'toilet', 'tv_stand', 'vase', 'wardrobe', 'xbox')
+MODELNET40_CLASSES = ('airplane', 'bathtub', 'bed', 'bench', 'bookshelf',
+                      'bottle', 'bowl', 'car', 'chair', 'cone', 'cup',
+                      'curtain', 'desk', 'door', 'dresser', 'flower_pot',
+                      'glass_box', 'guitar', 'keyboard', 'lamp', 'laptop',
+                      'mantel', 'monitor', 'night_stand', 'person', 'piano',
+                      'plant', 'radio', 'range_hood', 'sink', 'sofa', 'stairs',
+                      'stool', 'table', 'tent', 'toilet', 'tv_stand', 'vase',
+                      'wardrobe', 'xbox')
 
 #: ScanObjectNN classes, in label order.
 SCANOBJECTNN_CLASSES = ('bag', 'bin', 'box', 'cabinet', 'chair', 'desk',

@@ -4,10 +4,10 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 import torch
+from mmdet3d.registry import DATASETS
 from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 
-from mmdet3d.registry import DATASETS
 from .base_point_cloud_dataset import BasePointCloudDataset
 from .file_io import (atomic_pickle_dump, check_finite, check_labels,
                       load_pickle, read_lines, read_point_txt)
@@ -53,7 +53,13 @@ def furthest_point_subsample(clouds: Sequence[np.ndarray], num_points: int,
                 out[i] = clouds[i][indices_with_replacement(size, num_points)]
             continue
         xyz = torch.from_numpy(np.stack([clouds[i][:, :3] for i in members]))
-        idx = furthest_point_sample(xyz, num_points).numpy()
+        # the loop of small ops runs fastest on one thread
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            idx = furthest_point_sample(xyz, num_points).numpy()
+        finally:
+            torch.set_num_threads(threads)
         for row, i in enumerate(members):
             out[i] = np.ascontiguousarray(clouds[i][idx[row]])
     return out
@@ -174,8 +180,7 @@ class ModelNet40Dataset(BasePointCloudDataset):
                 check_finite(cloud, f'ModelNet sample {path!r}')
                 chunk.append(cloud)
             points.extend(
-                furthest_point_subsample(chunk, self.cache_points,
-                                         self._warn))
+                furthest_point_subsample(chunk, self.cache_points, self._warn))
             bar.update(len(chunk))
         cache_labels = [np.array([label], dtype=np.int32) for label in labels]
         atomic_pickle_dump([points, cache_labels], self.cache_file)
@@ -206,7 +211,8 @@ class ModelNet40Dataset(BasePointCloudDataset):
                 'rebuild it')
         cache_labels = np.array(
             [int(np.asarray(label).reshape(-1)[0]) for label in cache_labels])
-        check_labels(cache_labels, self.num_classes, f'ModelNet cache {path!r}')
+        check_labels(cache_labels, self.num_classes,
+                     f'ModelNet cache {path!r}')
         mismatch = np.flatnonzero(cache_labels != np.asarray(labels))
         if len(mismatch):
             i = int(mismatch[0])
@@ -220,8 +226,8 @@ class ModelNet40Dataset(BasePointCloudDataset):
                 shape = getattr(cloud, 'shape', type(cloud).__name__)
                 raise ValueError(f'ModelNet cache {path!r}: sample {i} should '
                                  f'be an array [N, 6], got {shape}')
-            check_finite(cloud,
-                         f'ModelNet cache {path!r}: sample {i} ({shape_ids[i]})')
+            check_finite(
+                cloud, f'ModelNet cache {path!r}: sample {i} ({shape_ids[i]})')
         return [c.astype(np.float32, copy=False) for c in clouds]
 
     def load_data_list(self) -> List[dict]:

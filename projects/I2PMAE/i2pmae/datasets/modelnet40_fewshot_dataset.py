@@ -2,8 +2,8 @@
 from typing import List
 
 import numpy as np
-
 from mmdet3d.registry import DATASETS
+
 from .base_point_cloud_dataset import BasePointCloudDataset
 from .file_io import check_finite, check_labels, load_pickle
 
@@ -70,8 +70,8 @@ class ModelNet40FewShotDataset(BasePointCloudDataset):
             ``original_label``.
         """
         if 'classes' not in self._metainfo:
-            self._metainfo['classes'] = tuple(
-                f'way{i}' for i in range(self.way))
+            self._metainfo['classes'] = tuple(f'way{i}'
+                                              for i in range(self.way))
         path = self.require(self.episode_file, 'few-shot episode file')
         episode = load_pickle(path, 'few-shot episode file')
         if not isinstance(episode, dict) or self.split not in episode:
@@ -90,8 +90,9 @@ class ModelNet40FewShotDataset(BasePointCloudDataset):
                 raise ValueError(
                     f'few-shot episode file {path!r}: {self.split} sample {i} '
                     f'should be an array [N, 6], got {points.shape}')
-            check_finite(points, f'few-shot episode file {path!r}: '
-                         f'{self.split} sample {i}')
+            check_finite(
+                points, f'few-shot episode file {path!r}: '
+                f'{self.split} sample {i}')
             label = int(np.asarray(item[1]).reshape(-1)[0])
             original = (
                 int(np.asarray(item[2]).reshape(-1)[0])
@@ -99,8 +100,7 @@ class ModelNet40FewShotDataset(BasePointCloudDataset):
             clouds.append(points.astype(np.float32, copy=False))
             labels.append(label)
             data_list.append(
-                dict(
-                    cloud_index=i, gt_label=label, original_label=original))
+                dict(cloud_index=i, gt_label=label, original_label=original))
         if not data_list:
             raise ValueError(f'few-shot episode file {path!r}: the '
                              f'{self.split!r} list is empty')

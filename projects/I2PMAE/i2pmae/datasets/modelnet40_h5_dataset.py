@@ -4,8 +4,8 @@ import os.path as osp
 from typing import List, Optional
 
 import numpy as np
-
 from mmdet3d.registry import DATASETS
+
 from .base_point_cloud_dataset import BasePointCloudDataset
 from .class_names import MODELNET40_CLASSES
 from .file_io import (check_finite_batch, check_labels, read_h5_arrays,
@@ -66,8 +66,8 @@ class ModelNet40H5Dataset(BasePointCloudDataset):
         if 'classes' not in self._metainfo:
             names_file = self.path('shape_names.txt')
             self._metainfo['classes'] = tuple(
-                read_lines(names_file, 'ModelNet40 h5 class list', self.LAYOUT)
-                if osp.isfile(names_file) else MODELNET40_CLASSES)
+                read_lines(names_file, 'ModelNet40 h5 class list', self.LAYOUT
+                           ) if osp.isfile(names_file) else MODELNET40_CLASSES)
         pattern = self.path(f'ply_data_{self.split}*.h5')
         files = sorted(glob.glob(pattern))
         if not files:

@@ -3,8 +3,8 @@ import os.path as osp
 from typing import List
 
 import numpy as np
-
 from mmdet3d.registry import DATASETS
+
 from .base_point_cloud_dataset import BasePointCloudDataset
 from .class_names import SCANOBJECTNN_CLASSES
 from .file_io import check_finite_batch, check_labels, read_h5_arrays
@@ -57,8 +57,9 @@ class ScanObjectNNDataset(BasePointCloudDataset):
                  split: str = 'train',
                  **kwargs) -> None:
         if variant not in SCANOBJECTNN_VARIANTS:
-            raise ValueError(f'variant must be one of '
-                             f'{tuple(SCANOBJECTNN_VARIANTS)}, got {variant!r}')
+            raise ValueError(
+                f'variant must be one of '
+                f'{tuple(SCANOBJECTNN_VARIANTS)}, got {variant!r}')
         self.variant = variant
         super().__init__(data_root=data_root, split=split, **kwargs)
 

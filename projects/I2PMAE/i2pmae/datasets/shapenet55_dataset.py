@@ -3,6 +3,7 @@ import os.path as osp
 from typing import List
 
 from mmdet3d.registry import DATASETS
+
 from .base_point_cloud_dataset import BasePointCloudDataset
 from .file_io import check_finite, read_lines, read_npy_points
 
@@ -98,18 +99,19 @@ class ShapeNet55Dataset(BasePointCloudDataset):
         data_list = []
         for file_name, taxonomy_id, model_id in entries:
             if taxonomy_id not in class_index:
-                raise ValueError(
-                    f'ShapeNet-55 sample {file_name!r}: taxonomy '
-                    f'{taxonomy_id!r} is not in the class list '
-                    f'{self._metainfo["classes"]}')
+                raise ValueError(f'ShapeNet-55 sample {file_name!r}: taxonomy '
+                                 f'{taxonomy_id!r} is not in the class list '
+                                 f'{self._metainfo["classes"]}')
             data_list.append(
                 dict(
                     points_path=self.path(self.pc_dir, file_name),
                     taxonomy_id=taxonomy_id,
                     model_id=model_id,
                     gt_label=class_index[taxonomy_id]))
-        missing = [d['points_path'] for d in data_list
-                   if not osp.isfile(d['points_path'])]
+        missing = [
+            d['points_path'] for d in data_list
+            if not osp.isfile(d['points_path'])
+        ]
         if missing:
             raise FileNotFoundError(
                 f'{len(missing)} ShapeNet-55 cloud(s) listed in the split '

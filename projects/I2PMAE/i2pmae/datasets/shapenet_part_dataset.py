@@ -1,11 +1,11 @@
-"""ShapeNetPart (``shapenetcore_partanno_segmentation_benchmark_v0_normal``)."""
+"""ShapeNetPart part segmentation (16 categories, 50 parts)."""
 import json
 import os.path as osp
 from typing import List, Optional, Sequence
 
 import numpy as np
-
 from mmdet3d.registry import DATASETS
+
 from .base_point_cloud_dataset import BasePointCloudDataset
 from .class_names import SHAPENETPART_SEG_CLASSES
 from .file_io import check_finite, read_lines, read_point_txt
@@ -57,8 +57,7 @@ class ShapeNetPartDataset(BasePointCloudDataset):
                  split: str = 'trainval',
                  class_choice: Optional[Sequence[str]] = None,
                  **kwargs) -> None:
-        self.class_choice = None if class_choice is None else set(
-            class_choice)
+        self.class_choice = None if class_choice is None else set(class_choice)
         super().__init__(data_root=data_root, split=split, **kwargs)
 
     def _read_categories(self) -> List[tuple]:
@@ -111,8 +110,9 @@ class ShapeNetPartDataset(BasePointCloudDataset):
                 raise ValueError(f'ShapeNetPart split file {path!r} is not '
                                  f'valid JSON: {err}') from None
             if not isinstance(entries, list):
-                raise ValueError(f'ShapeNetPart split file {path!r}: expected '
-                                 'a JSON list of "shape_data/<synset>/<token>"')
+                raise ValueError(
+                    f'ShapeNetPart split file {path!r}: expected '
+                    'a JSON list of "shape_data/<synset>/<token>"')
             for entry in entries:
                 parts = str(entry).strip('/').split('/')
                 if len(parts) < 2:
@@ -178,8 +178,8 @@ class ShapeNetPartDataset(BasePointCloudDataset):
         rows = read_point_txt(path, num_columns=7)
         check_finite(rows[:, :6], f'ShapeNetPart sample {path!r}')
         mask = rows[:, 6].astype(np.int64)
-        parts = np.asarray(self._metainfo['seg_classes'][
-            data_info['category']])
+        parts = np.asarray(
+            self._metainfo['seg_classes'][data_info['category']])
         bad = ~np.isin(mask, parts) | (mask != rows[:, 6])
         if bad.any():
             row = int(np.flatnonzero(bad)[0])

@@ -8,7 +8,6 @@ from typing import Union
 
 import numpy as np
 from mmcv.transforms import BaseTransform
-
 from mmdet3d.registry import TRANSFORMS
 
 _AXES = {'x': 0, 'y': 1, 'z': 2}
@@ -20,8 +19,10 @@ class PointCloudScaleAndTranslate(BaseTransform):
 
     xyz becomes ``xyz * s + t`` with ``s ~ U(scale_low, scale_high)`` and
     ``t ~ U(-translate_range, translate_range)`` drawn per axis (the
-    official ranges are 2/3..3/2 and 0.2). Normals are left unchanged, as in
-    the official code.
+    official classification ranges are 2/3..3/2 and 0.2). With
+    ``isotropic=True`` one scale is shared by the three axes (the
+    ShapeNetPart protocol: 0.8..1.25 and 0.1). Normals are left unchanged,
+    as in the official code.
 
     Required keys: ``points``. Modified keys: ``points``.
 
@@ -29,12 +30,14 @@ class PointCloudScaleAndTranslate(BaseTransform):
         scale_low (float): lower scale bound. Defaults to 2/3.
         scale_high (float): upper scale bound. Defaults to 3/2.
         translate_range (float): translation bound. Defaults to 0.2.
+        isotropic (bool): one scale for all axes. Defaults to False.
     """
 
     def __init__(self,
                  scale_low: float = 2. / 3.,
                  scale_high: float = 3. / 2.,
-                 translate_range: float = 0.2) -> None:
+                 translate_range: float = 0.2,
+                 isotropic: bool = False) -> None:
         if not 0 < scale_low <= scale_high:
             raise ValueError('need 0 < scale_low <= scale_high, got '
                              f'{scale_low} and {scale_high}')
@@ -44,6 +47,7 @@ class PointCloudScaleAndTranslate(BaseTransform):
         self.scale_low = scale_low
         self.scale_high = scale_high
         self.translate_range = translate_range
+        self.isotropic = isotropic
 
     def transform(self, results: dict) -> dict:
         """Scale and translate ``results['points']``.
@@ -54,7 +58,8 @@ class PointCloudScaleAndTranslate(BaseTransform):
         Returns:
             dict: the augmented results.
         """
-        scale = np.random.uniform(self.scale_low, self.scale_high, size=3)
+        scale = np.random.uniform(
+            self.scale_low, self.scale_high, size=1 if self.isotropic else 3)
         shift = np.random.uniform(
             -self.translate_range, self.translate_range, size=3)
         points = results['points'].copy()
@@ -65,7 +70,8 @@ class PointCloudScaleAndTranslate(BaseTransform):
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(scale_low={self.scale_low}, '
                 f'scale_high={self.scale_high}, '
-                f'translate_range={self.translate_range})')
+                f'translate_range={self.translate_range}, '
+                f'isotropic={self.isotropic})')
 
 
 @TRANSFORMS.register_module()
@@ -168,8 +174,8 @@ class PointCloudJitter(BaseTransform):
         """
         points = results['points'].copy()
         noise = np.clip(
-            np.random.normal(0.0, self.std, size=(len(points), 3)),
-            -self.clip, self.clip)
+            np.random.normal(0.0, self.std, size=(len(points), 3)), -self.clip,
+            self.clip)
         points[:, :3] += noise.astype(points.dtype)
         results['points'] = points
         return results

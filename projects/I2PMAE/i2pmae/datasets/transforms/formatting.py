@@ -4,9 +4,9 @@ from typing import Sequence
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
-
 from mmdet3d.registry import TRANSFORMS
-from mmdet3d.structures import Det3DDataSample, PointData
+from mmdet3d.structures import PointData
+from mmpretrain.structures import DataSample
 
 #: data-info keys copied into the data sample's metainfo when present
 DEFAULT_META_KEYS = ('sample_idx', 'num_points', 'category_id', 'category',
@@ -23,15 +23,21 @@ class PackPointCloudInputs(BaseTransform):
         dict(
             inputs=dict(points=FloatTensor[N, C]),   # C = 3 (xyz) or 6
                                                       # (xyz + normals)
-            data_samples=Det3DDataSample(
+            data_samples=DataSample(                 # mmpretrain's
                 gt_label=LongTensor[1],               # class id; for part
                                                       # segmentation the
                                                       # category id
                 gt_pts_seg=PointData(                 # segmentation only
-                    pts_semantic_mask=LongTensor[N]), # global part ids
+                    pts_semantic_mask=LongTensor[N]), # (mmdet3d PointData)
+                                                      # global part ids
                 metainfo=dict(sample_idx=..., num_points=...,
                               category_id=...,        # segmentation only
                               ...)))                  # see meta_keys
+
+    The data sample is mmpretrain's ``DataSample`` so that classifiers can
+    call ``set_pred_score`` / ``set_pred_label`` on it and mmpretrain's
+    ``Accuracy`` can read it; the part labels use mmdet3d's convention
+    (``gt_pts_seg.pts_semantic_mask``).
 
     With ``collate_fn=dict(type='default_collate')`` (the configs of this
     package) a batch becomes ``inputs['points']`` ``[B, N, C]`` (stacked;
@@ -65,10 +71,9 @@ class PackPointCloudInputs(BaseTransform):
             shape = getattr(points, 'shape', type(points).__name__)
             raise ValueError('results["points"] must be an array [N, 3] or '
                              f'[N, 6], got {shape}')
-        data_sample = Det3DDataSample()
+        data_sample = DataSample()
         if 'gt_label' in results:
-            data_sample.gt_label = torch.tensor([int(results['gt_label'])],
-                                                dtype=torch.long)
+            data_sample.set_gt_label(int(results['gt_label']))
         if 'pts_semantic_mask' in results:
             mask = np.asarray(results['pts_semantic_mask'])
             if mask.shape != (len(points), ):
@@ -77,10 +82,9 @@ class PackPointCloudInputs(BaseTransform):
                     f'[{len(points)}] (one label per point), got {mask.shape}')
             data_sample.gt_pts_seg = PointData(
                 pts_semantic_mask=torch.from_numpy(mask.astype(np.int64)))
-        data_sample.set_metainfo({
-            key: results[key]
-            for key in self.meta_keys if key in results
-        })
+        data_sample.set_metainfo(
+            {key: results[key]
+             for key in self.meta_keys if key in results})
         inputs = dict(
             points=torch.from_numpy(
                 np.ascontiguousarray(points, dtype=np.float32)))

@@ -1,7 +1,6 @@
 """Unit-sphere normalisation of point coordinates."""
 import numpy as np
 from mmcv.transforms import BaseTransform
-
 from mmdet3d.registry import TRANSFORMS
 
 

@@ -4,8 +4,8 @@ from typing import Optional
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
-
 from mmdet3d.registry import TRANSFORMS
+
 from ..point_sampling import WarnOnce, indices_with_replacement
 
 #: per-point keys of a results dict, indexed together when points are

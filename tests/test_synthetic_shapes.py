@@ -1,0 +1,252 @@
+"""Synthetic shapes: layouts, determinism, difficulty, CLI and configs."""
+import glob
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+from mmdet3d.registry import DATASETS
+from mmengine.config import Config
+
+import projects.I2PMAE.i2pmae  # noqa: F401  (registers the components)
+from projects.I2PMAE.i2pmae.datasets import SHAPENETPART_SEG_CLASSES
+from projects.I2PMAE.i2pmae.datasets.synthetic_shapes import (
+    CLASSIFICATION_RECIPES, PART_RECIPES, SYNTHETIC_CLASSES, SYNTHETIC_LAYOUT,
+    generate_shape, generate_synthetic_datasets)
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG_DIR = osp.join(REPO_ROOT, 'configs', '_base_', 'datasets')
+TINY = dict(
+    per_class=2,
+    test_per_class=1,
+    num_points=256,
+    shapenet_points=512,
+    fewshot_points=128,
+    fewshot_folds=1,
+    fewshot_queries=2,
+    show_progress=False)
+
+
+@pytest.fixture(scope='module')
+def synthetic_root(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('synthetic'))
+    folders = generate_synthetic_datasets(root, seed=3, **TINY)
+    assert set(folders) == set(SYNTHETIC_LAYOUT)
+    return root
+
+
+def test_at_least_twelve_classes_and_part_categories():
+    assert len(SYNTHETIC_CLASSES) >= 12
+    assert list(PART_RECIPES) == list(SHAPENETPART_SEG_CLASSES)
+    rng = np.random.default_rng(0)
+    for name, recipe in PART_RECIPES.items():
+        labels = set()
+        for _ in range(8):
+            _, _, lab = generate_shape(recipe, 1024, rng)
+            labels |= set(lab.tolist())
+        # every part of the category occurs, and nothing else
+        assert labels == set(range(len(SHAPENETPART_SEG_CLASSES[name]))), \
+            name
+
+
+def test_shapes_are_normalised_with_unit_normals():
+    for recipe in CLASSIFICATION_RECIPES.values():
+        pts, nrm, _ = generate_shape(recipe, 300, np.random.default_rng(1))
+        assert pts.shape == nrm.shape == (300, 3)
+        assert pts.dtype == np.float32 and np.isfinite(pts).all()
+        assert np.allclose(np.linalg.norm(nrm, axis=1), 1, atol=1e-4)
+        assert 0.9 < np.linalg.norm(pts, axis=1).max() < 1.2
+
+
+def test_layouts_are_readable(synthetic_root):
+    root = synthetic_root
+    n_cls = len(SYNTHETIC_CLASSES)
+    sn = osp.join(root, 'ShapeNet55-34')
+    train = DATASETS.build(
+        dict(type='ShapeNet55Dataset', data_root=sn, split='train'))
+    assert len(train) == 2 * n_cls
+    assert np.load(train.get_data_info(0)['points_path']).shape == (512, 3)
+    mn = DATASETS.build(
+        dict(
+            type='ModelNet40Dataset',
+            data_root=osp.join(root, 'ModelNet',
+                               'modelnet40_normal_resampled'),
+            split='test',
+            cache_points=64,
+            use_normals=True))
+    assert len(mn) == n_cls and mn.metainfo['classes'] == SYNTHETIC_CLASSES
+    assert mn[0]['points'].shape == (64, 6)
+    h5 = DATASETS.build(
+        dict(
+            type='ModelNet40H5Dataset',
+            data_root=osp.join(root, 'modelnet40_ply_hdf5_2048'),
+            split='train'))
+    assert len(h5) == 2 * n_cls
+    assert len(glob.glob(osp.join(h5.data_root, 'ply_data_train*.h5'))) == 2
+    assert sorted(h5.get_data_info(i)['gt_label']
+                  for i in range(len(h5))) == sorted(list(range(n_cls)) * 2)
+    for variant in ('obj_bg', 'obj_only', 'pb_t50_rs'):
+        scan = DATASETS.build(
+            dict(
+                type='ScanObjectNNDataset',
+                data_root=osp.join(root, 'ScanObjectNN'),
+                variant=variant,
+                split='test'))
+        assert len(scan) == 15 and scan[0]['points'].shape == (256, 3)
+    with h5py.File(
+            osp.join(root, 'ScanObjectNN', 'main_split',
+                     'training_objectdataset.h5'), 'r') as f:
+        mask = f['mask'][()]
+        assert 0 < mask.mean() < 1  # object and background points
+    for way, shot in ((5, 10), (5, 20), (10, 10), (10, 20)):
+        fs = DATASETS.build(
+            dict(
+                type='ModelNet40FewShotDataset',
+                data_root=osp.join(root, 'ModelNetFewshot'),
+                way=way,
+                shot=shot,
+                split='train'))
+        assert len(fs) == way * shot
+        test = DATASETS.build(
+            dict(
+                type='ModelNet40FewShotDataset',
+                data_root=osp.join(root, 'ModelNetFewshot'),
+                way=way,
+                shot=shot,
+                split='test',
+                use_normals=True))
+        assert len(test) == way * 2 and test[0]['points'].shape == (128, 6)
+    part = DATASETS.build(
+        dict(
+            type='ShapeNetPartDataset',
+            data_root=osp.join(root, SYNTHETIC_LAYOUT['shapenetpart']),
+            split='trainval'))
+    assert len(part) == 16 * 3
+    for i in range(0, len(part), 3):
+        item = part[i]
+        parts = SHAPENETPART_SEG_CLASSES[item['category']]
+        assert set(item['pts_semantic_mask'].tolist()) <= set(parts)
+
+
+def test_generation_is_deterministic(tmp_path):
+    kwargs = dict(TINY, layouts=['shapenet55', 'modelnet_h5', 'fewshot'])
+    a, b, c = (str(tmp_path / n) for n in 'abc')
+    generate_synthetic_datasets(a, seed=5, **kwargs)
+    generate_synthetic_datasets(b, seed=5, **kwargs)
+    generate_synthetic_datasets(c, seed=6, **kwargs)
+    files = sorted(
+        osp.relpath(p, a)
+        for p in glob.glob(osp.join(a, '**', '*.*'), recursive=True))
+    assert len(files) > 50
+    for rel in files:
+        with open(osp.join(a, rel), 'rb') as fa, \
+                open(osp.join(b, rel), 'rb') as fb:
+            if rel.endswith('.h5'):
+                continue  # HDF5 headers hold timestamps; compare arrays
+            assert fa.read() == fb.read(), rel
+    with h5py.File(osp.join(a, 'modelnet40_ply_hdf5_2048',
+                            'ply_data_test0.h5'), 'r') as fa, \
+            h5py.File(osp.join(b, 'modelnet40_ply_hdf5_2048',
+                               'ply_data_test0.h5'), 'r') as fb:
+        assert np.array_equal(fa['data'][()], fb['data'][()])
+        assert np.array_equal(fa['label'][()], fb['label'][()])
+    name = open(osp.join(a, 'ShapeNet55-34', 'ShapeNet-55',
+                         'train.txt')).readline().strip()
+    cloud_a = np.load(osp.join(a, 'ShapeNet55-34', 'shapenet_pc', name))
+    cloud_c = np.load(osp.join(c, 'ShapeNet55-34', 'shapenet_pc', name))
+    assert not np.allclose(cloud_a, cloud_c)
+
+
+def random_pointnet_features(clouds, seed=0):
+    """Max- and mean-pooled features of a random two-layer point MLP."""
+    rng = np.random.default_rng(seed)
+    w1, b1 = rng.normal(size=(3, 64)) / np.sqrt(3), rng.normal(size=64) * .1
+    w2, b2 = rng.normal(size=(64, 256)) / 8, rng.normal(size=256) * .1
+    h = np.maximum(np.maximum(clouds @ w1 + b1, 0) @ w2 + b2, 0)
+    return np.concatenate([h.max(1), h.mean(1)], axis=1)
+
+
+def test_classes_are_not_trivially_separable():
+    """A random encoder + nearest class mean is far above chance, not
+    perfect."""
+    clouds, labels = [], []
+    for cls, recipe in enumerate(CLASSIFICATION_RECIPES.values()):
+        for i in range(12):
+            pts, _, _ = generate_shape(recipe, 512,
+                                       np.random.default_rng([0, cls, i]))
+            clouds.append(pts)
+            labels.append(cls)
+    feats = random_pointnet_features(np.stack(clouds))
+    labels = np.array(labels)
+    train = np.arange(len(labels)) % 12 < 8
+    mean, std = feats[train].mean(0), feats[train].std(0) + 1e-6
+    feats = (feats - mean) / std
+    centres = np.stack([
+        feats[train & (labels == c)].mean(0)
+        for c in range(len(CLASSIFICATION_RECIPES))
+    ])
+    dist = ((feats[~train, None] - centres[None])**2).sum(-1)
+    accuracy = (dist.argmin(1) == labels[~train]).mean()
+    chance = 1 / len(CLASSIFICATION_RECIPES)
+    assert 3 * chance < accuracy < 0.95
+
+
+def test_cli_runs_from_repo_root(tmp_path):
+    out = str(tmp_path / 'synthetic')
+    proc = subprocess.run([
+        sys.executable, 'tools/dataset_converters/make_synthetic_shapes.py',
+        '--out', out, '--seed', '1', '--per-class', '1', '--points', '64',
+        '--layouts', 'modelnet_resampled', 'shapenetpart'
+    ],
+                          cwd=REPO_ROOT,
+                          capture_output=True,
+                          text=True,
+                          env=dict(os.environ, PYTHONPATH=''))
+    assert proc.returncode == 0, proc.stderr
+    assert 'done in' in proc.stdout
+    resampled = osp.join(out, 'ModelNet', 'modelnet40_normal_resampled')
+    rows = np.loadtxt(
+        osp.join(resampled, 'sphere', 'sphere_0001.txt'), delimiter=',')
+    assert rows.shape == (64, 6)
+    assert not osp.exists(osp.join(out, 'ShapeNet55-34'))
+
+
+def test_dataset_configs(synthetic_root):
+    names = [
+        'shapenet55', 'modelnet40', 'modelnet40_svm', 'scanobjectnn_objbg',
+        'scanobjectnn_objonly', 'scanobjectnn_pbt50rs', 'modelnet40_fewshot',
+        'shapenetpart'
+    ]
+    for name in names:
+        for prefix in ('', 'synthetic_'):
+            cfg = Config.fromfile(osp.join(CONFIG_DIR, prefix + name + '.py'))
+            keys = (('svm_train_dataloader',
+                     'svm_test_dataloader') if name.endswith('svm') else
+                    ('train_dataloader', 'val_dataloader', 'test_dataloader'))
+            for key in keys:
+                loader = cfg[key]
+                assert loader['collate_fn']['type'] == 'default_collate'
+                assert loader['sampler']['type'] == 'DefaultSampler'
+                assert loader['sampler']['shuffle'] == (
+                    key == 'train_dataloader')
+                dataset = loader['dataset'].to_dict()
+                if not prefix:
+                    assert dataset['data_root'].startswith('data/')
+                    continue
+                assert dataset['data_root'].startswith('data/synthetic/')
+                dataset['data_root'] = osp.join(
+                    synthetic_root,
+                    osp.relpath(dataset['data_root'], 'data/synthetic'))
+                if 'cache_points' in dataset:
+                    dataset['cache_points'] = 64  # keep the FPS cache small
+                built = DATASETS.build(dataset)
+                out = built[0]
+                points = out['inputs']['points']
+                assert points.dim() == 2 and points.shape[1] == 3
+                assert out['data_samples'].gt_label.numel() == 1
+                if name == 'shapenetpart':
+                    mask = out['data_samples'].gt_pts_seg.pts_semantic_mask
+                    assert mask.shape == points.shape[:1]
