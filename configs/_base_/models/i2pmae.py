@@ -13,7 +13,7 @@ model = dict(
         num_groups=[512, 256, 64],
         group_sizes=[16, 8, 8]),
     mask_generator=dict(type='GuidedMaskGenerator', mask_ratio=0.8),
-    projector=dict(type='MultiViewDepthProjector', img_size=224),
+    projector=dict(type='MultiViewDepthProjector', image_size=224),
     teacher=dict(
         type='CLIPTeacher', model_name='ViT-B-16', pretrained='openai'),
     backbone=dict(

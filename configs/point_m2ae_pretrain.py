@@ -1,0 +1,7 @@
+# The 3D-only Point-M2AE baseline (random masking, no 2D teacher).
+_base_ = ['./i2pmae_pretrain.py']
+model = dict(
+    mask_generator=dict(type='RandomMaskGenerator', mask_ratio=0.8),
+    projector=None,
+    teacher=None,
+    head=dict(feat_dim_2d=0))
