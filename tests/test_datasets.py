@@ -165,6 +165,12 @@ def test_modelnet40_builds_and_reuses_cache(tmp_path):
     assert out['data_samples'].gt_label.tolist() == [1]
     assert out['inputs']['points'].shape == (16, 3)
     assert ds.metainfo['classes'] == tuple(classes)
+    # a separate cache folder (for read-only data roots)
+    elsewhere = str(tmp_path / 'cache')
+    moved = datasets.ModelNet40Dataset(
+        data_root=root, cache_points=16, cache_dir=elsewhere)
+    assert osp.isfile(osp.join(elsewhere, 'modelnet40_train_16pts_fps.dat'))
+    assert np.array_equal(moved._clouds[2], points[2])
     # the cache is used once it exists: the txt files are no longer needed
     for name in classes:
         for f in os.listdir(osp.join(root, name)):

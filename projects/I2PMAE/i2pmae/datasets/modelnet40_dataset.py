@@ -1,6 +1,7 @@
 """ModelNet40 (resampled, with normals) for fine-tuning."""
+import os
 import os.path as osp
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -93,6 +94,8 @@ class ModelNet40Dataset(BasePointCloudDataset):
         build_cache (bool): build the cache when missing; when False a
             missing cache is an error. Defaults to True.
         fps_batch_size (int): clouds per FPS call while building.
+        cache_dir (str, optional): folder of the cache (e.g. when data_root
+            is read-only); defaults to data_root.
         **kwargs: see :class:`BasePointCloudDataset` (``use_normals`` keeps
             the normal columns).
     """
@@ -106,6 +109,7 @@ class ModelNet40Dataset(BasePointCloudDataset):
                  cache_points: int = 8192,
                  build_cache: bool = True,
                  fps_batch_size: int = 32,
+                 cache_dir: Optional[str] = None,
                  **kwargs) -> None:
         if num_category not in (10, 40):
             raise ValueError(f'num_category must be 10 or 40, got '
@@ -117,14 +121,18 @@ class ModelNet40Dataset(BasePointCloudDataset):
         self.cache_points = cache_points
         self.build_cache = build_cache
         self.fps_batch_size = fps_batch_size
+        self.cache_dir = cache_dir
         self._warn = WarnOnce(type(self).__name__)
         super().__init__(data_root=data_root, split=split, **kwargs)
 
     @property
     def cache_file(self) -> str:
         """Path of the processed cache of this split."""
-        return self.path(f'modelnet{self.num_category}_{self.split}_'
-                         f'{self.cache_points}pts_fps.dat')
+        name = (f'modelnet{self.num_category}_{self.split}_'
+                f'{self.cache_points}pts_fps.dat')
+        if self.cache_dir is not None:
+            return osp.join(self.cache_dir, name)
+        return self.path(name)
 
     def _read_index(self) -> Tuple[List[str], List[int]]:
         """Read the class list and the split's shape ids.
@@ -183,6 +191,8 @@ class ModelNet40Dataset(BasePointCloudDataset):
                 furthest_point_subsample(chunk, self.cache_points, self._warn))
             bar.update(len(chunk))
         cache_labels = [np.array([label], dtype=np.int32) for label in labels]
+        if self.cache_dir is not None:
+            os.makedirs(self.cache_dir, exist_ok=True)
         atomic_pickle_dump([points, cache_labels], self.cache_file)
         return points
 
