@@ -40,8 +40,8 @@ def tiny_cfg(with_teacher=True, **overrides):
             group_size=4,
             feat_dim_2d=16 if with_teacher else 0),
         mask_generator=dict(
-            type='GuidedMaskGenerator' if with_teacher else
-            'RandomMaskGenerator',
+            type='GuidedMaskGenerator'
+            if with_teacher else 'RandomMaskGenerator',
             mask_ratio=0.75))
     if with_teacher:
         cfg.update(
@@ -118,17 +118,33 @@ def test_encoder_batched_packing_matches_per_sample():
 
 
 @pytest.mark.parametrize('override, field', [
-    (dict(backbone=dict(type='I2PMAEEncoder', embed_dims=[24, 48],
-                        depths=[1, 1], num_heads=6)), 'backbone.embed_dims'),
-    (dict(backbone=dict(type='I2PMAEEncoder', embed_dims=[24, 48, 96],
-                        depths=[1, 1], num_heads=6)), 'depths'),
-    (dict(neck=dict(type='I2PMAEDecoder', embed_dims=[96, 24],
-                    depths=[1, 1], num_heads=6, up_blocks=[1])),
-     r'neck.embed_dims\[1\]'),
-    (dict(neck=dict(type='I2PMAEDecoder', embed_dims=[96, 48],
-                    depths=[1], num_heads=6)), 'decoder_depths'),
-    (dict(head=dict(type='I2PMAEHead', in_channels=48, group_size=8,
-                    feat_dim_2d=16)), 'group_size'),
+    (dict(
+        backbone=dict(
+            type='I2PMAEEncoder',
+            embed_dims=[24, 48],
+            depths=[1, 1],
+            num_heads=6)), 'backbone.embed_dims'),
+    (dict(
+        backbone=dict(
+            type='I2PMAEEncoder',
+            embed_dims=[24, 48, 96],
+            depths=[1, 1],
+            num_heads=6)), 'depths'),
+    (dict(
+        neck=dict(
+            type='I2PMAEDecoder',
+            embed_dims=[96, 24],
+            depths=[1, 1],
+            num_heads=6,
+            up_blocks=[1])), r'neck.embed_dims\[1\]'),
+    (dict(
+        neck=dict(
+            type='I2PMAEDecoder', embed_dims=[96, 48], depths=[1],
+            num_heads=6)), 'decoder_depths'),
+    (dict(
+        head=dict(
+            type='I2PMAEHead', in_channels=48, group_size=8, feat_dim_2d=16)),
+     'group_size'),
 ])
 def test_inconsistent_configs_are_named(override, field):
     with pytest.raises(ValueError, match=field):
@@ -153,6 +169,5 @@ def test_local_radius_restricts_attention():
     # other tokens' content then leaves a token's output unchanged
     out = enc(scales).feats[0]
     mask = enc._attn_mask(0, scales[0].centers, None)
-    assert torch.equal(mask, torch.eye(16, dtype=torch.bool).expand(2, -1,
-                                                                     -1))
+    assert torch.equal(mask, torch.eye(16, dtype=torch.bool).expand(2, -1, -1))
     assert out.shape == (2, 16, 24)

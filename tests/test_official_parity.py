@@ -58,8 +58,8 @@ def test_converter_handles_ddp_prefixes_and_clip(parity_fixture):
                                  parity_fixture['clip_openai_state_dict'])
     missing, unexpected = model.load_state_dict(converted, strict=False)
     assert not missing and not unexpected
-    for name, pooling in (('modelnet40', 'mean+max'),
-                          ('scanobjectnn', 'concat')):
+    for name, pooling in (('modelnet40', 'mean+max'), ('scanobjectnn',
+                                                       'concat')):
         entry = parity_fixture['finetune'][name]
         converted, kind = convert_official_state_dict(entry['state_dict'])
         assert kind == 'classifier'
@@ -87,7 +87,8 @@ def test_converter_tool_writes_loadable_checkpoint(parity_fixture, tmp_path):
         sys.executable,
         osp.join(REPO, 'tools', 'model_converters',
                  'i2pmae_official_to_mm.py'),
-        str(src), str(dst)
+        str(src),
+        str(dst)
     ],
                           capture_output=True,
                           text=True,

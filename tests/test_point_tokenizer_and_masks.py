@@ -3,9 +3,8 @@ import pytest
 import torch
 
 from projects.I2PMAE.i2pmae.models import (GuidedMaskGenerator,
-                                          MultiScalePointTokenizer,
-                                          RandomMaskGenerator,
-                                          propagate_mask)
+                                           MultiScalePointTokenizer,
+                                           RandomMaskGenerator, propagate_mask)
 
 
 def _cloud(b=2, n=300, seed=0):
@@ -31,8 +30,8 @@ def test_tokenizer_shapes_and_nesting():
         assert torch.allclose(s.neighborhoods,
                               gathered - s.centers.unsqueeze(2))
         # the centre itself is its own nearest neighbour
-        assert torch.allclose(s.neighborhoods[:, :, 0],
-                              torch.zeros(b, g, 3), atol=1e-6)
+        assert torch.allclose(
+            s.neighborhoods[:, :, 0], torch.zeros(b, g, 3), atol=1e-6)
         prev = s.centers
 
 

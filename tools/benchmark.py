@@ -30,8 +30,9 @@ def available_modes() -> list:
         list[str]: sorted mode names.
     """
     modes_dir = osp.join(TOOLS_DIR, 'benchmark_modes')
-    return sorted(m.name for m in pkgutil.iter_modules([modes_dir])
-                  if not m.name.startswith('_'))
+    return sorted(
+        m.name for m in pkgutil.iter_modules([modes_dir])
+        if not m.name.startswith('_'))
 
 
 def main(argv=None) -> None:

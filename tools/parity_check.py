@@ -24,8 +24,8 @@ from typing import Dict, List, Tuple
 import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from projects.I2PMAE.i2pmae.models import (CLIPTeacher, I2PMAE,  # noqa: E402
-                                          PointClassifier)
+from projects.I2PMAE.i2pmae.models import CLIPTeacher  # noqa: E402
+from projects.I2PMAE.i2pmae.models import I2PMAE, PointClassifier
 from projects.I2PMAE.i2pmae.utils.official_checkpoint import \
     convert_official_state_dict  # noqa: E402
 
@@ -122,8 +122,8 @@ def compare(name: str, ours: torch.Tensor, ref: torch.Tensor,
     if not ref.is_floating_point():
         diff = (ours != ref).sum().item()
         return name, float(diff), float(diff), diff == 0
-    abs_err = (ours.double() - ref.double()).abs().max().item() if (
-        ref.numel()) else 0.0
+    abs_err = (ours.double() -
+               ref.double()).abs().max().item() if (ref.numel()) else 0.0
     scale = ref.double().abs().max().item() if ref.numel() else 1.0
     rel_err = abs_err / max(scale, 1e-12)
     return name, abs_err, rel_err, rel_err <= tol
@@ -153,8 +153,8 @@ def pretrain_rows(fixture: dict, tol: float) -> List[Row]:
                 torch.cat(list(rec['view_images']), 0), tol))
     rows.append(compare('img_feats', out['img_feats'], rec['img_feats'], tol))
     rows.append(
-        compare('img_attn_cls', out['img_attn'], rec['img_attn_cls'][:, 0,
-                                                                    1:], tol))
+        compare('img_attn_cls', out['img_attn'], rec['img_attn_cls'][:, 0, 1:],
+                tol))
     rows.append(
         compare('spatial_sals', out['saliency'], rec['spatial_sals'], tol))
     prev_n = points.shape[1]
@@ -211,8 +211,10 @@ def run(fixture_path: str, tol: float = 1e-4) -> bool:
         raise SystemExit(f'error: fixture not found: {fixture_path}')
     # a trusted, project-owned file holding plain python containers
     fixture: Dict = torch.load(fixture_path, weights_only=False)
-    missing = {'config', 'points', 'official_state_dict',
-               'clip_openai_state_dict', 'records'} - set(fixture)
+    missing = {
+        'config', 'points', 'official_state_dict', 'clip_openai_state_dict',
+        'records'
+    } - set(fixture)
     if missing:
         raise SystemExit(f'error: {fixture_path} lacks {sorted(missing)}')
     fixture = copy.deepcopy(fixture)

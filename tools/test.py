@@ -40,8 +40,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     """Load the checkpoint and run the test loop."""
     args = parse_args(argv)
-    for path, what in ((args.config, 'config file'),
-                       (args.checkpoint, 'checkpoint')):
+    for path, what in ((args.config, 'config file'), (args.checkpoint,
+                                                      'checkpoint')):
         if not osp.isfile(path):
             raise SystemExit(f'error: {what} not found: {path}')
     cfg = Config.fromfile(args.config)

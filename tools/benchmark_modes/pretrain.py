@@ -49,8 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--num-points', type=int, default=2048)
     parser.add_argument('--steps', type=int, default=3, help='timed steps')
     parser.add_argument('--warmup', type=int, default=1, help='untimed steps')
-    parser.add_argument('--device', default='cuda' if (
-        torch.cuda.is_available()) else 'cpu')
+    parser.add_argument(
+        '--device', default='cuda' if (torch.cuda.is_available()) else 'cpu')
     parser.add_argument(
         '--pretrained-teacher',
         action='store_true',
@@ -60,8 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_model(config: str, pretrained_teacher: bool):
     """Build the config's model (teacher randomly initialised by default)."""
-    from mmengine.config import Config
     from mmdet3d.registry import MODELS
+    from mmengine.config import Config
+
     import projects.I2PMAE.i2pmae  # noqa: F401
     cfg = Config.fromfile(config)
     if cfg.model.get('teacher') and not pretrained_teacher:
@@ -98,12 +99,12 @@ def run(args: argparse.Namespace) -> None:
             model.stage_timer = timer
         start = time.perf_counter()
         losses = model.forward_pretrain(pts)['losses']
-        with (timer('backward') if step >= args.warmup else
-              contextlib.nullcontext()):
+        with (timer('backward')
+              if step >= args.warmup else contextlib.nullcontext()):
             optimizer.zero_grad(set_to_none=True)
             sum(losses.values()).backward()
-        with (timer('optimizer') if step >= args.warmup else
-              contextlib.nullcontext()):
+        with (timer('optimizer')
+              if step >= args.warmup else contextlib.nullcontext()):
             optimizer.step()
         if device.type == 'cuda':
             torch.cuda.synchronize(device)

@@ -18,11 +18,11 @@ import tempfile
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from projects.I2PMAE.i2pmae.utils import safe_checkpoint  # noqa: E402,F401
 from projects.I2PMAE.i2pmae.utils.official_checkpoint import \
     convert_official_state_dict  # noqa: E402
-from projects.I2PMAE.i2pmae.utils import safe_checkpoint  # noqa: E402,F401
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -45,7 +45,8 @@ def main(argv=None) -> None:
         raise SystemExit(f'error: checkpoint not found: {args.src}')
     try:
         ckpt = torch.load(
-            args.src, map_location='cpu',
+            args.src,
+            map_location='cpu',
             weights_only=not args.trust_checkpoint)
     except Exception as err:  # noqa: BLE001
         raise SystemExit(
@@ -56,8 +57,7 @@ def main(argv=None) -> None:
     except ValueError as err:
         raise SystemExit(f'error: {args.src}: {err}') from err
     out = dict(
-        meta=dict(
-            converted_from=osp.basename(args.src), official_model=kind),
+        meta=dict(converted_from=osp.basename(args.src), official_model=kind),
         state_dict=state_dict)
     out_dir = osp.dirname(osp.abspath(args.dst))
     os.makedirs(out_dir, exist_ok=True)

@@ -18,7 +18,7 @@ __all__ = [
     'BaseMaskGenerator', 'propagate_mask', 'CLIPTeacher',
     'GuidedMaskGenerator', 'I2PMAE', 'I2PMAEDecoder', 'EncoderOutput',
     'I2PMAEEncoder', 'I2PMAEHead', 'ChamferL2Loss', 'SmoothCrossEntropyLoss',
-    'chamfer_l2', 'MultiViewDepthProjector', 'PointClassifier',
-    'PointClsHead', 'PointCloudDataPreprocessor', 'MultiScalePointTokenizer',
-    'TokenScale', 'RandomMaskGenerator'
+    'chamfer_l2', 'MultiViewDepthProjector', 'PointClassifier', 'PointClsHead',
+    'PointCloudDataPreprocessor', 'MultiScalePointTokenizer', 'TokenScale',
+    'RandomMaskGenerator'
 ]

@@ -8,8 +8,8 @@ from torch import Tensor
 from .point_tokenizer import TokenScale
 
 
-def propagate_mask(top_mask: Tensor, scales: Sequence[TokenScale]) -> List[
-        Tensor]:
+def propagate_mask(top_mask: Tensor,
+                   scales: Sequence[TokenScale]) -> List[Tensor]:
     """Carry a top-scale mask down to every finer scale.
 
     A token of scale ``s - 1`` is visible iff it is a neighbour of at least
@@ -28,7 +28,9 @@ def propagate_mask(top_mask: Tensor, scales: Sequence[TokenScale]) -> List[
         b, g, k = idx.shape
         visible = (~masks[-1]).unsqueeze(-1).expand(b, g, k).to(torch.int32)
         hits = torch.zeros(
-            b, scales[s - 1].centers.shape[1], dtype=torch.int32,
+            b,
+            scales[s - 1].centers.shape[1],
+            dtype=torch.int32,
             device=idx.device)
         hits.scatter_add_(1, idx.reshape(b, g * k), visible.reshape(b, g * k))
         masks.append(hits == 0)

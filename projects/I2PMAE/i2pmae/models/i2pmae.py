@@ -3,9 +3,9 @@ import contextlib
 from typing import Dict, List, Optional, Union
 
 import torch
+from mmdet3d.registry import MODELS
 from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
-from mmdet3d.registry import MODELS
 from torch import Tensor, nn
 
 from .base_mask_generator import propagate_mask
@@ -164,8 +164,11 @@ class I2PMAE(BaseModel):
                 saliency = self.projector.back_project(
                     sal_maps, scales[-1].centers, meta).mean(0).squeeze(-1)
             out.update(
-                images=images, img_feats=img_feats, img_attn=img_attn,
-                saliency=saliency, projection_meta=meta)
+                images=images,
+                img_feats=img_feats,
+                img_attn=img_attn,
+                saliency=saliency,
+                projection_meta=meta)
         with self._stage('masking'):
             masks = self.mask_generator(scales, out['saliency'], top_mask)
         with self._stage('encoder'):
@@ -176,18 +179,16 @@ class I2PMAE(BaseModel):
         if self.with_teacher:
             with self._stage('projection'), torch.no_grad():
                 out['targets_2d'] = self._visible_2d_targets(
-                    scales[s].neighborhoods_abs, ~masks[s],
-                    out['img_feats'], out['projection_meta'])
+                    scales[s].neighborhoods_abs, ~masks[s], out['img_feats'],
+                    out['projection_meta'])
         with self._stage('loss'):
-            losses = self.head.loss(decoded, masks[s],
-                                    scales[s].neighborhoods,
+            losses = self.head.loss(decoded, masks[s], scales[s].neighborhoods,
                                     out['targets_2d'])
         out.update(masks=masks, encoder=enc, decoded=decoded, losses=losses)
         return out
 
-    def _visible_2d_targets(self, neighborhoods_abs: Tensor,
-                            visible: Tensor, img_feats: Tensor,
-                            meta) -> Tensor:
+    def _visible_2d_targets(self, neighborhoods_abs: Tensor, visible: Tensor,
+                            img_feats: Tensor, meta) -> Tensor:
         """Teacher features of every point of every visible token.
 
         Only the visible tokens' points are back-projected.
@@ -199,13 +200,16 @@ class I2PMAE(BaseModel):
         token_idx, valid = pack_visible(visible)
         pts = gather_tokens(neighborhoods_abs.reshape(b, g, k * 3), token_idx)
         length = token_idx.shape[1]
-        feats = self.projector.back_project(
-            img_feats, pts.reshape(b, length * k, 3), meta)  # [V,B,M,C]
+        feats = self.projector.back_project(img_feats,
+                                            pts.reshape(b, length * k, 3),
+                                            meta)  # [V,B,M,C]
         v, _, _, c = feats.shape
         feats = feats.permute(1, 2, 0, 3).reshape(b, length, k, v * c)
         return feats[valid]
 
-    def loss(self, inputs: dict, data_samples: Optional[List] = None,
+    def loss(self,
+             inputs: dict,
+             data_samples: Optional[List] = None,
              **kwargs) -> Dict[str, Tensor]:
         """Pretraining losses ``loss_3d`` (and ``loss_2d``)."""
         return self.forward_pretrain(inputs['points'])['losses']
@@ -230,7 +234,8 @@ class I2PMAE(BaseModel):
             scales)
         return self.backbone(scales, masks).feats[-1].max(dim=1)[0]
 
-    def predict(self, inputs: dict,
+    def predict(self,
+                inputs: dict,
                 data_samples: Optional[List] = None) -> List:
         """Features for evaluation, stored as ``feature`` of each sample."""
         feats = self.extract_feat(inputs['points'])

@@ -2,9 +2,9 @@
 from typing import Optional, Sequence
 
 import torch
+from mmdet3d.registry import MODELS
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
-from mmdet3d.registry import MODELS
 from torch import Tensor, nn
 
 from .i2pmae_encoder import EncoderOutput, scatter_tokens
@@ -82,8 +82,8 @@ class I2PMAEDecoder(BaseModule):
                     mlp_ratio=mlp_ratio))
             start += depths[i]
             self.pos_embeds.append(
-                nn.Sequential(nn.Linear(3, dim), nn.GELU(),
-                              nn.Linear(dim, dim)))
+                nn.Sequential(
+                    nn.Linear(3, dim), nn.GELU(), nn.Linear(dim, dim)))
             if i > 0:
                 self.propagations.append(
                     FeaturePropagation(dim + embed_dims[i - 1], dim,
@@ -129,8 +129,7 @@ class I2PMAEDecoder(BaseModule):
             centers = scales[s].centers
             b, g, _ = centers.shape
             if i == 0:
-                base = self.mask_token.to(enc.feats[s].dtype).expand(
-                    b, g, -1)
+                base = self.mask_token.to(enc.feats[s].dtype).expand(b, g, -1)
                 x = scatter_tokens(base, enc.feats[s], enc.token_idx[s],
                                    enc.valid[s])
             else:

@@ -2,9 +2,9 @@
 from typing import List, NamedTuple, Optional, Sequence
 
 import torch
+from mmdet3d.registry import MODELS
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
-from mmdet3d.registry import MODELS
 from torch import Tensor, nn
 
 from ..ops import gather_points
@@ -49,8 +49,8 @@ def pack_visible(visible: Tensor) -> tuple:
 
 def gather_tokens(x: Tensor, token_idx: Tensor) -> Tensor:
     """``x[b, token_idx[b]]`` for ``x`` of shape ``[B, G, C]``."""
-    return torch.gather(
-        x, 1, token_idx.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+    return torch.gather(x, 1,
+                        token_idx.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
 
 
 def scatter_tokens(base: Tensor, x: Tensor, token_idx: Tensor,
@@ -63,8 +63,8 @@ def scatter_tokens(base: Tensor, x: Tensor, token_idx: Tensor,
     idx = token_idx.unsqueeze(-1).expand(-1, -1, c)
     written = torch.zeros_like(base).scatter(1, idx, x)
     hit = torch.zeros(
-        base.shape[:2], dtype=torch.bool, device=base.device).scatter(
-            1, token_idx, valid)
+        base.shape[:2], dtype=torch.bool,
+        device=base.device).scatter(1, token_idx, valid)
     return torch.where(hit.unsqueeze(-1), written, base)
 
 
@@ -135,8 +135,8 @@ class I2PMAEEncoder(BaseModule):
             in_c = 3 if s == 0 else embed_dims[s - 1]
             self.token_embeds.append(TokenEmbedding(in_c, dim))
             self.pos_embeds.append(
-                nn.Sequential(nn.Linear(3, dim), nn.GELU(),
-                              nn.Linear(dim, dim)))
+                nn.Sequential(
+                    nn.Linear(3, dim), nn.GELU(), nn.Linear(dim, dim)))
             self.stages.append(
                 PointTransformerStage(
                     dim,
@@ -207,8 +207,7 @@ class I2PMAEEncoder(BaseModule):
                 tokens = self.token_embeds[s](gather_points(full, scale.idx))
             b, g, _ = tokens.shape
             if masks is None:
-                token_idx = torch.arange(
-                    g, device=tokens.device).expand(b, g)
+                token_idx = torch.arange(g, device=tokens.device).expand(b, g)
                 valid = torch.ones(
                     b, g, dtype=torch.bool, device=tokens.device)
                 x, centers = tokens, scale.centers

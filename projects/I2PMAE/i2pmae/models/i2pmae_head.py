@@ -1,8 +1,8 @@
 """Reconstruction head of I2P-MAE: 3D coordinates and 2D semantics."""
 from typing import Dict, Optional
 
-from mmengine.model import BaseModule
 from mmdet3d.registry import MODELS
+from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from .losses import chamfer_l2
@@ -74,8 +74,8 @@ class I2PMAEHead(BaseModule):
                 raise ValueError('targets_2d is required when the head '
                                  'reconstructs 2D semantics')
             visible = feats[~mask].reshape(-1, c)
-            pred_2d = self.rec_2d(visible).reshape(
-                visible.shape[0], self.group_size, -1)
+            pred_2d = self.rec_2d(visible).reshape(visible.shape[0],
+                                                   self.group_size, -1)
             if pred_2d.shape != targets_2d.shape:
                 raise ValueError(
                     f'targets_2d must have shape {tuple(pred_2d.shape)}, got '

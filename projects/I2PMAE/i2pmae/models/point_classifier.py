@@ -2,9 +2,9 @@
 from typing import List, Optional
 
 import torch
+from mmdet3d.registry import MODELS
 from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
-from mmdet3d.registry import MODELS
 from torch import Tensor, nn
 
 from .i2pmae import _build
@@ -79,7 +79,8 @@ class PointClassifier(BaseModel):
         labels = self._labels(data_samples).to(feats.device)
         return self.head.loss(feats, labels)
 
-    def predict(self, inputs: dict,
+    def predict(self,
+                inputs: dict,
                 data_samples: Optional[List] = None) -> List[DataSample]:
         """Scores and labels in mmpretrain ``DataSample``s."""
         logits = self.head(self.extract_feat(inputs['points']))

@@ -1,8 +1,8 @@
 """MLP classification head used for I2P-MAE fine-tuning."""
 from typing import Optional, Sequence
 
-from mmengine.model import BaseModule
 from mmdet3d.registry import MODELS
+from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 

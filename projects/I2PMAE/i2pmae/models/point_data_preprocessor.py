@@ -2,8 +2,8 @@
 from typing import Optional, Sequence, Union
 
 import torch
-from mmengine.model import BaseDataPreprocessor
 from mmdet3d.registry import MODELS
+from mmengine.model import BaseDataPreprocessor
 
 
 @MODELS.register_module()

@@ -2,8 +2,8 @@
 from typing import List, NamedTuple, Sequence
 
 import torch
-from mmengine.model import BaseModule
 from mmdet3d.registry import MODELS
+from mmengine.model import BaseModule
 from torch import Tensor
 
 from ..ops import furthest_point_sample, gather_points, knn
@@ -34,10 +34,10 @@ def check_point_cloud(points: Tensor, name: str = 'points') -> None:
         points (Tensor): the cloud to check.
         name (str): the argument name used in the message.
     """
-    if not torch.is_tensor(points) or points.dim() != 3 or (
-            points.shape[-1] != 3):
-        shape = tuple(points.shape) if torch.is_tensor(points) else type(
-            points).__name__
+    if not torch.is_tensor(points) or points.dim() != 3 or (points.shape[-1]
+                                                            != 3):
+        shape = tuple(
+            points.shape) if torch.is_tensor(points) else type(points).__name__
         raise ValueError(f'{name} must be a [B, N, 3] tensor, got {shape}')
     if not points.is_floating_point():
         raise ValueError(f'{name} must be floating point, got {points.dtype}')

@@ -17,7 +17,8 @@ class RandomMaskGenerator(BaseMaskGenerator):
         mask_ratio (float): share of masked top-scale tokens, in (0, 1).
     """
 
-    def sample_top_mask(self, scales: Sequence[TokenScale],
+    def sample_top_mask(self,
+                        scales: Sequence[TokenScale],
                         saliency: Optional[Tensor] = None) -> Tensor:
         """Sample a uniform mask (``saliency`` is ignored).
 

@@ -37,8 +37,9 @@ def official_model_kind(state_dict: Dict[str, Tensor]) -> str:
     """
     if any(k.startswith('cls_head_finetune.') for k in state_dict):
         return 'classifier'
-    if any(k.startswith(('rec_head_3d.', 'h_decoder.', 'mask_token'))
-           for k in state_dict):
+    if any(
+            k.startswith(('rec_head_3d.', 'h_decoder.', 'mask_token'))
+            for k in state_dict):
         return 'pretrain'
     if any(k.startswith('h_encoder.') for k in state_dict):
         return 'encoder'
@@ -64,8 +65,7 @@ def unwrap_official_checkpoint(ckpt: dict) -> Dict[str, Tensor]:
         for k, v in ckpt.items())
 
 
-def convert_official_state_dict(
-        ckpt: dict) -> Tuple[Dict[str, Tensor], str]:
+def convert_official_state_dict(ckpt: dict) -> Tuple[Dict[str, Tensor], str]:
     """Rename an official I2P-MAE state dict to this plugin's layout.
 
     ``clip_model.*`` (the frozen teacher) is dropped; 1x1 ``Conv1d``
@@ -92,15 +92,15 @@ def convert_official_state_dict(
         else:
             unknown.append(key)
             continue
-        if new_key.startswith(('head.rec_3d.weight', 'head.rec_2d.weight')
-                              ) and value.dim() == 3:
-            value = value.squeeze(-1)
+        is_head = new_key in ('head.rec_3d.weight', 'head.rec_2d.weight')
+        if is_head and value.dim() == 3:
+            value = value.squeeze(-1)  # 1x1 Conv1d -> Linear
         converted[new_key] = value
     if unknown:
         raise ValueError('unrecognised official keys: ' +
                          ', '.join(unknown[:10]) +
                          (' ...' if len(unknown) > 10 else ''))
     if kind == 'encoder':
-        converted = OrderedDict((k[len('backbone.'):], v)
-                                for k, v in converted.items())
+        converted = OrderedDict(
+            (k[len('backbone.'):], v) for k, v in converted.items())
     return converted, kind
