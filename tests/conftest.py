@@ -4,6 +4,9 @@ import os.path as osp
 
 import pytest
 import torch
+from mmengine.registry import DefaultScope
+
+import projects.I2PMAE.i2pmae  # noqa: F401  (registers the plugin)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # The shared folder (with the parity fixture) lives beside the repository.
@@ -31,3 +34,14 @@ def parity_fixture(parity_fixture_path):
 
 requires_cuda = pytest.mark.skipif(
     not torch.cuda.is_available(), reason='needs a CUDA device')
+
+
+@pytest.fixture(autouse=True)
+def mmdet3d_default_scope():
+    """Run every test in the ``mmdet3d`` scope, as the configs do.
+
+    A Runner built by one test leaves its scope current for the process;
+    this keeps tests independent of the order they run in.
+    """
+    with DefaultScope.overwrite_default_scope('mmdet3d'):
+        yield

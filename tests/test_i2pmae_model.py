@@ -171,3 +171,15 @@ def test_local_radius_restricts_attention():
     mask = enc._attn_mask(0, scales[0].centers, None)
     assert torch.equal(mask, torch.eye(16, dtype=torch.bool).expand(2, -1, -1))
     assert out.shape == (2, 16, 24)
+
+
+def test_builds_whatever_default_scope_is_current():
+    from mmengine.registry import DefaultScope
+
+    from projects.I2PMAE.i2pmae.models import I2PMAE
+    cfg = tiny_cfg(with_teacher=False)
+    cfg.pop('type')
+    # e.g. after a Runner whose default_scope is mmengine
+    with DefaultScope.overwrite_default_scope('mmengine'):
+        model = I2PMAE(**cfg)
+    assert model.head.group_size == 4

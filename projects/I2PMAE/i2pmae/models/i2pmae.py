@@ -5,6 +5,7 @@ from typing import Dict, List, Optional, Union
 import torch
 from mmdet3d.registry import MODELS
 from mmengine.model import BaseModel
+from mmengine.registry import DefaultScope
 from mmengine.structures import BaseDataElement
 from torch import Tensor, nn
 
@@ -14,9 +15,16 @@ from .i2pmae_encoder import gather_tokens, pack_visible
 
 
 def _build(cfg: Union[dict, nn.Module, None]) -> Optional[nn.Module]:
+    """Build a sub-component from mmdet3d's MODELS (modules pass through).
+
+    The build runs in the ``mmdet3d`` scope whatever scope is current, so
+    the plugin's components resolve even after another library (or a
+    Runner with another ``default_scope``) changed the default scope.
+    """
     if cfg is None or isinstance(cfg, nn.Module):
         return cfg
-    return MODELS.build(cfg)
+    with DefaultScope.overwrite_default_scope('mmdet3d'):
+        return MODELS.build(cfg)
 
 
 @MODELS.register_module()

@@ -3,6 +3,7 @@ from typing import Optional, Sequence
 
 from mmdet3d.registry import MODELS
 from mmengine.model import BaseModule
+from mmengine.registry import DefaultScope
 from torch import Tensor, nn
 
 
@@ -44,7 +45,8 @@ class PointClsHead(BaseModule):
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.mlp = nn.Sequential(*layers)
-        self.loss_module = MODELS.build(loss)
+        with DefaultScope.overwrite_default_scope('mmdet3d'):
+            self.loss_module = MODELS.build(loss)
 
     def forward(self, feats: Tensor) -> Tensor:
         """``[B, in_channels]`` pooled features → ``[B, num_classes]``."""
