@@ -70,6 +70,15 @@ def test_pretrain_resume_finetune_and_test(synthetic_root, tmp_path):
                 '--work-dir', str(fine), '--cfg-options',
                 f'load_from={work / "epoch_2.pth"}', *opts)
     assert 'accuracy/top1' in log
+    png = tmp_path / 'masking.png'
+    _tool(
+        'tools/visualize_masking.py',
+        'configs/i2pmae_pretrain_synthetic.py', '--checkpoint',
+        str(work / 'epoch_2.pth'), '--out', str(png), '--cfg-options',
+        *SMALL_MODEL, f'train_dataloader.dataset.data_root='
+        f'{synthetic_root / "ShapeNet55-34"}')
+    assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
     # the pretrained encoder loads; only decoder/head keys are left over
     assert f'Load checkpoint from {work / "epoch_2.pth"}' in log
     unexpected = re.search(r'unexpected key in source state_dict: (.*)', log)
