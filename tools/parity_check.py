@@ -32,6 +32,23 @@ from projects.I2PMAE.i2pmae.utils.official_checkpoint import \
 Row = Tuple[str, float, float, bool]
 
 
+def tokenizer_and_encoder(cfg: dict, final_norm: bool) -> dict:
+    """``tokenizer`` and ``backbone`` configs from an official config."""
+    return dict(
+        tokenizer=dict(
+            type='MultiScalePointTokenizer',
+            num_groups=cfg['num_groups'],
+            group_sizes=cfg['group_sizes']),
+        backbone=dict(
+            type='I2PMAEEncoder',
+            embed_dims=cfg['encoder_dims'],
+            depths=cfg['encoder_depths'],
+            num_heads=cfg['num_heads'],
+            drop_path_rate=cfg['drop_path_rate'],
+            local_radius=cfg['local_radius'],
+            final_norm=final_norm))
+
+
 def build_pretrain_model(cfg: dict, clip_state_dict: dict) -> I2PMAE:
     """Build ``I2PMAE`` from an official pretraining config.
 
@@ -46,17 +63,7 @@ def build_pretrain_model(cfg: dict, clip_state_dict: dict) -> I2PMAE:
     num_scales = len(cfg['num_groups'])
     decoded = num_scales - len(cfg['decoder_dims'])
     return I2PMAE(
-        tokenizer=dict(
-            type='MultiScalePointTokenizer',
-            num_groups=cfg['num_groups'],
-            group_sizes=cfg['group_sizes']),
-        backbone=dict(
-            type='I2PMAEEncoder',
-            embed_dims=cfg['encoder_dims'],
-            depths=cfg['encoder_depths'],
-            num_heads=cfg['num_heads'],
-            drop_path_rate=cfg['drop_path_rate'],
-            local_radius=cfg['local_radius']),
+        **tokenizer_and_encoder(cfg, final_norm=True),
         neck=dict(
             type='I2PMAEDecoder',
             embed_dims=cfg['decoder_dims'],
@@ -80,18 +87,7 @@ def build_classifier(cfg: dict, num_classes: int,
     """Build ``PointClassifier`` from an official fine-tuning config."""
     dim = cfg['encoder_dims'][-1]
     return PointClassifier(
-        tokenizer=dict(
-            type='MultiScalePointTokenizer',
-            num_groups=cfg['num_groups'],
-            group_sizes=cfg['group_sizes']),
-        backbone=dict(
-            type='I2PMAEEncoder',
-            embed_dims=cfg['encoder_dims'],
-            depths=cfg['encoder_depths'],
-            num_heads=cfg['num_heads'],
-            drop_path_rate=cfg['drop_path_rate'],
-            local_radius=cfg['local_radius'],
-            final_norm=False),
+        **tokenizer_and_encoder(cfg, final_norm=False),
         head=dict(
             type='PointClsHead',
             in_channels=2 * dim if pooling == 'concat' else dim,
