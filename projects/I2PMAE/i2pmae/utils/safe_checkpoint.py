@@ -30,7 +30,8 @@ message hub, a metric with ``save_best``) needs beyond torch's defaults:
 
 :func:`register_mmengine_safe_globals` adds exactly these with
 :func:`torch.serialization.add_safe_globals`; it runs when this module is
-imported (the plugin's ``__init__`` imports it first) and is idempotent.
+imported (the plugin's ``__init__`` imports it, so it is in place before any
+checkpoint is read) and is idempotent.
 ``weights_only`` stays on: anything else in a checkpoint, such as a pickled
 object whose ``__reduce__`` calls ``os.system``, is refused by torch with a
 ``pickle.UnpicklingError`` naming the global before any of it runs. A
