@@ -92,12 +92,35 @@ def test_pretrain_resume_finetune_and_test(synthetic_root, tmp_path):
     assert acc and 0.0 <= float(acc[-1]) <= 100.0
 
 
-def test_train_tool_names_missing_config(tmp_path):
+@pytest.mark.parametrize(
+    'args, message', [
+        (['tools/train.py', '{tmp}/nope.py'], 'config file not found'),
+        ([
+            'tools/test.py', 'configs/i2pmae_finetune_modelnet40.py',
+            '{tmp}/missing.pth'
+        ], 'checkpoint not found'),
+        (['tools/visualize_masking.py', '{tmp}/nope.py'
+          ], 'config file not found'),
+        ([
+            'tools/visualize_masking.py',
+            'configs/i2pmae_pretrain_synthetic.py', '--checkpoint',
+            '{tmp}/missing.pth', '--cfg-options',
+            'train_dataloader.dataset.data_root={tmp}'
+        ], 'ShapeNet-55'),
+        ([
+            'tools/model_converters/i2pmae_official_to_mm.py', '{tmp}/in.pth',
+            '{tmp}/out.pth'
+        ], 'checkpoint not found'),
+        (['tools/parity_check.py', '{tmp}/fixture.pt'], 'fixture not found'),
+    ],
+    ids=[
+        'train', 'test', 'visualize-config', 'visualize-data', 'converter',
+        'parity'
+    ])
+def test_tools_name_bad_inputs(args, message, tmp_path):
+    args = [a.format(tmp=tmp_path) for a in args]
     proc = subprocess.run(
-        [sys.executable, 'tools/train.py',
-         str(tmp_path / 'nope.py')],
-        cwd=REPO,
-        capture_output=True,
-        text=True)
+        [sys.executable] + args, cwd=REPO, capture_output=True, text=True)
     assert proc.returncode != 0
-    assert 'config file not found' in proc.stderr
+    assert message in proc.stderr, proc.stderr[-2000:]
+    assert not (tmp_path / 'out.pth').exists()
