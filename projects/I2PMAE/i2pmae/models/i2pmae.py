@@ -1,30 +1,18 @@
 """The I2P-MAE self-supervised algorithm."""
 import contextlib
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional
 
 import torch
 from mmdet3d.registry import MODELS
 from mmengine.model import BaseModel
-from mmengine.registry import DefaultScope
 from mmengine.structures import BaseDataElement
-from torch import Tensor, nn
+from torch import Tensor
 
+from ..ops.gather_points import gather_points_unchecked
 from .base_mask_generator import propagate_mask
+from .build_component import build_component
 from .guided_mask_generator import GuidedMaskGenerator
-from .i2pmae_encoder import gather_tokens, pack_visible
-
-
-def _build(cfg: Union[dict, nn.Module, None]) -> Optional[nn.Module]:
-    """Build a sub-component from mmdet3d's MODELS (modules pass through).
-
-    The build runs in the ``mmdet3d`` scope whatever scope is current, so
-    the plugin's components resolve even after another library (or a
-    Runner with another ``default_scope``) changed the default scope.
-    """
-    if cfg is None or isinstance(cfg, nn.Module):
-        return cfg
-    with DefaultScope.overwrite_default_scope('mmdet3d'):
-        return MODELS.build(cfg)
+from .i2pmae_encoder import pack_visible
 
 
 @MODELS.register_module()
@@ -71,15 +59,16 @@ class I2PMAE(BaseModel):
                 type='PointCloudDataPreprocessor', num_channels=3)
         # built from mmdet3d's registry (BaseModel would use mmengine's)
         super().__init__(
-            data_preprocessor=_build(data_preprocessor), init_cfg=init_cfg)
-        self.tokenizer = _build(tokenizer)
-        self.backbone = _build(backbone)
-        self.neck = _build(neck)
-        self.head = _build(head)
-        self.mask_generator = _build(mask_generator)
-        self.teacher = _build(teacher)
-        self.projector = _build(projector) if self.teacher is not None else (
-            None)
+            data_preprocessor=build_component(data_preprocessor),
+            init_cfg=init_cfg)
+        self.tokenizer = build_component(tokenizer)
+        self.backbone = build_component(backbone)
+        self.neck = build_component(neck)
+        self.head = build_component(head)
+        self.mask_generator = build_component(mask_generator)
+        self.teacher = build_component(teacher)
+        self.projector = build_component(
+            projector) if self.teacher is not None else (None)
         #: optional callable ``name -> context manager`` timing each stage
         self.stage_timer = None
         self._check_consistency()
@@ -206,7 +195,8 @@ class I2PMAE(BaseModel):
         """
         b, g, k, _ = neighborhoods_abs.shape
         token_idx, valid = pack_visible(visible)
-        pts = gather_tokens(neighborhoods_abs.reshape(b, g, k * 3), token_idx)
+        pts = gather_points_unchecked(
+            neighborhoods_abs.reshape(b, g, k * 3), token_idx)
         length = token_idx.shape[1]
         feats = self.projector.back_project(img_feats,
                                             pts.reshape(b, length * k, 3),

@@ -7,7 +7,8 @@ from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 from torch import Tensor, nn
 
-from ..ops import gather_points
+# indices here come from our own kNN / packing: no re-validation needed
+from ..ops.gather_points import gather_points_unchecked
 from .layers import PointTransformerStage, TokenEmbedding
 from .point_tokenizer import TokenScale
 
@@ -45,12 +46,6 @@ def pack_visible(visible: Tensor) -> tuple:
     token_idx = order[:, :length]
     valid = torch.arange(length, device=visible.device)[None] < counts[:, None]
     return token_idx, valid
-
-
-def gather_tokens(x: Tensor, token_idx: Tensor) -> Tensor:
-    """``x[b, token_idx[b]]`` for ``x`` of shape ``[B, G, C]``."""
-    return torch.gather(x, 1,
-                        token_idx.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
 
 
 def scatter_tokens(base: Tensor, x: Tensor, token_idx: Tensor,
@@ -204,7 +199,8 @@ class I2PMAEEncoder(BaseModule):
             if s == 0:
                 tokens = self.token_embeds[0](scale.neighborhoods)
             else:
-                tokens = self.token_embeds[s](gather_points(full, scale.idx))
+                tokens = self.token_embeds[s](
+                    gather_points_unchecked(full, scale.idx))
             b, g, _ = tokens.shape
             if masks is None:
                 token_idx = torch.arange(g, device=tokens.device).expand(b, g)
@@ -214,8 +210,9 @@ class I2PMAEEncoder(BaseModule):
             else:
                 token_idx, valid = pack_visible(~masks[s])
                 vmask = valid.unsqueeze(-1)
-                x = gather_tokens(tokens, token_idx) * vmask
-                centers = gather_tokens(scale.centers, token_idx) * vmask
+                x = gather_points_unchecked(tokens, token_idx) * vmask
+                centers = gather_points_unchecked(scale.centers,
+                                                  token_idx) * vmask
             attn_mask = self._attn_mask(s, centers, valid)
             x = self.stages[s](x, self.pos_embeds[s](centers), attn_mask)
             if s < self.num_scales - 1:

@@ -7,7 +7,7 @@ from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
-from .i2pmae import _build
+from .build_component import build_component
 
 
 @MODELS.register_module()
@@ -42,16 +42,17 @@ class PointClassifier(BaseModel):
                 type='PointCloudDataPreprocessor', num_channels=3)
         # built from mmdet3d's registry (BaseModel would use mmengine's)
         super().__init__(
-            data_preprocessor=_build(data_preprocessor), init_cfg=init_cfg)
+            data_preprocessor=build_component(data_preprocessor),
+            init_cfg=init_cfg)
         if pooling not in self.POOLINGS:
             raise ValueError(
                 f'pooling must be one of {self.POOLINGS}, got {pooling!r}')
         self.pooling = pooling
-        self.tokenizer = _build(tokenizer)
-        self.backbone = _build(backbone)
+        self.tokenizer = build_component(tokenizer)
+        self.backbone = build_component(backbone)
         dim = self.backbone.embed_dims[-1]
         self.norm = nn.LayerNorm(dim)
-        self.head = _build(head)
+        self.head = build_component(head)
         expected = 2 * dim if pooling == 'concat' else dim
         if self.head.in_channels != expected:
             raise ValueError(

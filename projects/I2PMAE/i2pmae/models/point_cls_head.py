@@ -3,8 +3,9 @@ from typing import Optional, Sequence
 
 from mmdet3d.registry import MODELS
 from mmengine.model import BaseModule
-from mmengine.registry import DefaultScope
 from torch import Tensor, nn
+
+from .build_component import build_component
 
 
 @MODELS.register_module()
@@ -45,8 +46,7 @@ class PointClsHead(BaseModule):
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.mlp = nn.Sequential(*layers)
-        with DefaultScope.overwrite_default_scope('mmdet3d'):
-            self.loss_module = MODELS.build(loss)
+        self.loss_module = build_component(loss)
 
     def forward(self, feats: Tensor) -> Tensor:
         """``[B, in_channels]`` pooled features → ``[B, num_classes]``."""

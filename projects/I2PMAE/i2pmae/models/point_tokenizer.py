@@ -6,7 +6,8 @@ from mmdet3d.registry import MODELS
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from ..ops import furthest_point_sample, gather_points, knn
+from ..ops import furthest_point_sample, knn
+from ..ops.gather_points import gather_points_unchecked
 
 
 class TokenScale(NamedTuple):
@@ -110,9 +111,9 @@ class MultiScalePointTokenizer(BaseModule):
         xyz = points
         for num_group, group_size in zip(self.num_groups, self.group_sizes):
             center_idx = furthest_point_sample(xyz, num_group)
-            centers = gather_points(xyz, center_idx)
+            centers = gather_points_unchecked(xyz, center_idx)
             _, idx = knn(group_size, xyz, centers)
-            neigh_abs = gather_points(xyz, idx)
+            neigh_abs = gather_points_unchecked(xyz, idx)
             scales.append(
                 TokenScale(centers, idx, neigh_abs - centers.unsqueeze(2),
                            neigh_abs))
