@@ -1,5 +1,7 @@
 """mmengine Runner checkpoints under ``torch.load(weights_only=True)``."""
+import argparse
 import os
+import os.path as osp
 import pickle
 import shlex
 import subprocess
@@ -10,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.evaluator import BaseMetric
+from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
 from mmengine.model import BaseModel
 from mmengine.runner import Runner, load_checkpoint
@@ -141,10 +144,11 @@ def test_register_is_idempotent_and_keeps_getattr_restricted():
     registered = torch.serialization.get_safe_globals()
     assert all(entry in registered for entry in first)
     assert HistoryBuffer in first
-    # the plain builtin is never allowed, only the restricted stand-in
-    assert getattr not in registered
+    # the plain builtins are never allowed, only the restricted stand-ins
+    assert getattr not in registered and bytes not in registered
     names = [e[1] for e in registered if isinstance(e, tuple)]
     assert names.count('builtins.getattr') == 1
+    assert names.count('builtins.bytes') == 1
 
 
 def test_load_checkpoint_round_trip(trained):
@@ -283,3 +287,240 @@ def test_only_numeric_numpy_values_are_allowed(tmp_path, value, accepted):
     else:
         with pytest.raises(pickle.UnpicklingError):
             torch.load(path)
+
+
+# ------------------------------------------- numpy values mmengine can write
+
+NUMPY_DTYPES = ('float32', 'int64', 'bool', 'uint8', 'float16')
+
+
+def numpy_values():
+    """Empty, 0-d and scalar numpy values in nested containers."""
+    empty = {dtype: np.zeros(0, dtype=dtype) for dtype in NUMPY_DTYPES}
+    zero_d = {dtype: np.array(1, dtype=dtype) for dtype in NUMPY_DTYPES}
+    scalars = [np.dtype(dtype).type(0) for dtype in NUMPY_DTYPES]
+    scalars += [np.float64(2.5), np.int32(-3), np.bool_(True)]
+    return dict(
+        empty=empty,
+        empty_2d=np.zeros((0, 3), dtype=np.float32),
+        zero_d=zero_d,
+        scalars=scalars,
+        nested=[(empty['int64'], {
+            'inner': (zero_d['float16'], b'', [])
+        }), [scalars[0], (empty['bool'], )]],
+        empty_bytes=b'',
+        some_bytes=b'\x00ab',
+        unused_buffer=HistoryBuffer(),
+        used_buffer=HistoryBuffer([1.0, 2.0], [1, 1]))
+
+
+def assert_same(actual, expected, where='value'):
+    """Equal values of equal types, recursively (dtype and shape too)."""
+    assert type(actual) is type(expected), (where, type(actual))
+    if isinstance(expected, HistoryBuffer):
+        assert actual.max_length == expected.max_length, where
+        assert_same(actual.data, expected.data, f'{where}.data')
+    elif isinstance(expected, np.ndarray):
+        assert actual.dtype == expected.dtype, (where, actual.dtype)
+        assert actual.shape == expected.shape, (where, actual.shape)
+        assert np.array_equal(actual, expected), where
+    elif isinstance(expected, dict):
+        assert list(actual) == list(expected), where
+        for key in expected:
+            assert_same(actual[key], expected[key], f'{where}[{key!r}]')
+    elif isinstance(expected, (list, tuple)):
+        assert len(actual) == len(expected), where
+        for i, (a, e) in enumerate(zip(actual, expected)):
+            assert_same(a, e, f'{where}[{i}]')
+    else:
+        assert actual == expected, where
+
+
+def test_plain_mmengine_refuses_empty_numpy_arrays(tmp_path):
+    """Proof that ``builtins.bytes`` is needed: an empty array's data is
+    pickled as ``bytes()``, which torch alone refuses."""
+    path = tmp_path / 'empty.pth'
+    torch.save({'value': np.zeros(0, np.float32)}, path)
+    script = textwrap.dedent(f"""
+        import pickle, sys
+        import torch
+        from projects.I2PMAE.i2pmae.utils.safe_checkpoint import (
+            mmengine_safe_globals)
+        torch.serialization.clear_safe_globals()  # the import added them
+        torch.serialization.add_safe_globals([
+            g for g in mmengine_safe_globals()
+            if not (isinstance(g, tuple) and g[1] == 'builtins.bytes')])
+        try:
+            torch.load({str(path)!r})
+        except pickle.UnpicklingError as e:
+            print('REFUSED', e)
+        """)
+    result = subprocess.run([sys.executable, '-c', script],
+                            capture_output=True,
+                            text=True,
+                            cwd=osp.dirname(osp.dirname(__file__)),
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert 'REFUSED' in result.stdout
+    assert 'Unsupported global: GLOBAL bytes' in result.stdout
+
+
+@pytest.mark.parametrize('key', list(numpy_values()))
+def test_numpy_values_round_trip_weights_only(tmp_path, key):
+    value = numpy_values()[key]
+    path = tmp_path / 'values.pth'
+    torch.save({key: value}, path)
+    assert_same(torch.load(path, weights_only=True)[key], value, key)
+
+
+class StoresNumpyValues(Hook):
+    """Puts :func:`numpy_values` into the message hub and the meta."""
+
+    def __init__(self):
+        self.values = numpy_values()
+        self.loaded = None
+
+    def before_train(self, runner):
+        runner.message_hub.update_info('numpy_values', self.values)
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        checkpoint['meta']['numpy_values'] = self.values
+
+    def after_load_checkpoint(self, runner, checkpoint):
+        self.loaded = checkpoint
+
+
+@pytest.fixture(scope='module')
+def trained_with_numpy_values(tmp_path_factory):
+    """``iter_2.pth`` of a Runner whose meta and message hub hold
+    :func:`numpy_values`."""
+    work_dir = tmp_path_factory.mktemp('runner_numpy')
+    runner = build_runner(
+        work_dir,
+        'ckpt_safety_numpy',
+        max_iters=2,
+        custom_hooks=[StoresNumpyValues()])
+    runner.train()
+    return work_dir / 'iter_2.pth'
+
+
+def test_numpy_values_round_trip_load_checkpoint(trained_with_numpy_values):
+    checkpoint = load_checkpoint(
+        ToyRegressor(), str(trained_with_numpy_values), map_location='cpu')
+    expected = numpy_values()
+    assert_same(checkpoint['meta']['numpy_values'], expected, 'meta')
+    assert_same(checkpoint['message_hub']['runtime_info']['numpy_values'],
+                expected, 'message_hub')
+
+
+def test_numpy_values_round_trip_runner_resume(trained_with_numpy_values,
+                                               tmp_path):
+    hook = StoresNumpyValues()
+    runner = build_runner(
+        tmp_path,
+        'ckpt_safety_numpy_resumed',
+        max_iters=4,
+        load_from=str(trained_with_numpy_values),
+        resume=True,
+        custom_hooks=[hook])
+    runner.load_or_resume()
+    assert runner.iter == 2
+    expected = numpy_values()
+    assert_same(runner.message_hub.get_info('numpy_values'), expected, 'hub')
+    assert_same(hook.loaded['meta']['numpy_values'], expected, 'meta')
+    runner.train()
+    resumed = torch.load(tmp_path / 'iter_4.pth', map_location='cpu')
+    assert_same(resumed['meta']['numpy_values'], expected, 'meta')
+
+
+class AllocatesBytes:
+    """Pickles as ``bytes(10 ** 12)`` (a terabyte of zeros)."""
+
+    def __reduce__(self):
+        return (bytes, (10**12, ))
+
+
+def test_bytes_with_arguments_is_refused(tmp_path):
+    path = tmp_path / 'bytes.pth'
+    torch.save({'payload': AllocatesBytes()}, path)
+    with pytest.raises(pickle.UnpicklingError, match=r'only bytes\(\)'):
+        torch.load(path)
+
+
+def test_hostile_object_among_numpy_values_is_refused(
+        trained_with_numpy_values, tmp_path):
+    """Allowed empty arrays next to a payload do not let the payload in."""
+    marker = tmp_path / 'marker.txt'
+    checkpoint = torch.load(trained_with_numpy_values, map_location='cpu')
+    checkpoint['message_hub']['runtime_info']['numpy_values'] = [
+        np.zeros(0, np.float32), {
+            'payload': RunsShellCommand(marker)
+        }, b''
+    ]
+    path = tmp_path / 'hostile_hub.pth'
+    torch.save(checkpoint, path)
+    with pytest.raises(pickle.UnpicklingError, match='system'):
+        load_checkpoint(ToyRegressor(), str(path), map_location='cpu')
+    runner = build_runner(
+        tmp_path / 'resume',
+        'ckpt_safety_hostile_hub',
+        max_iters=4,
+        load_from=str(path),
+        resume=True)
+    with pytest.raises(pickle.UnpicklingError, match='system'):
+        runner.load_or_resume()
+    assert not marker.exists()
+
+
+# ---------------------------------------------------------------- converter
+
+CONVERTER = osp.join(
+    osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
+    'model_converters', 'i2pmae_official_to_mm.py')
+
+
+def run_converter(*args):
+    return subprocess.run([sys.executable, CONVERTER, *map(str, args)],
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+
+
+def official_like_checkpoint():
+    """A tiny official-style encoder checkpoint (``h_encoder.*`` keys)."""
+    return dict(
+        base_model={
+            'module.h_encoder.encoder_norms.0.weight': torch.ones(4),
+            'module.h_encoder.encoder_norms.0.bias': torch.zeros(4)
+        })
+
+
+def test_converter_suggests_trust_flag_only_when_it_helps(tmp_path):
+    dst = tmp_path / 'out.pth'
+    # refused by weights_only: the flag is suggested, and it works
+    with_args = tmp_path / 'with_args.pth'
+    torch.save(
+        dict(official_like_checkpoint(), args=argparse.Namespace(lr=0.1)),
+        with_args)
+    proc = run_converter(with_args, dst)
+    assert proc.returncode != 0 and not dst.exists()
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert 'safely (Unsupported global: GLOBAL argparse.Namespace' in lines[0]
+    assert lines[0].endswith('re-run with --trust-checkpoint')
+    proc = run_converter(with_args, dst, '--trust-checkpoint')
+    assert proc.returncode == 0, proc.stderr
+    assert torch.load(dst)['meta']['official_model'] == 'encoder'
+    # a corrupt file fails with the flag too: no advice to add it
+    corrupt = tmp_path / 'corrupt.pth'
+    data = (tmp_path / 'with_args.pth').read_bytes()
+    corrupt.write_bytes(data[:len(data) // 2])
+    dst.unlink()
+    for flag in ((), ('--trust-checkpoint', )):
+        proc = run_converter(corrupt, dst, *flag)
+        assert proc.returncode != 0 and not dst.exists()
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1, proc.stderr
+        assert lines[0].startswith(f'error: cannot load {corrupt}')
+        assert 're-run' not in lines[0]
+        assert ('even with --trust-checkpoint' in lines[0]) == bool(flag)

@@ -13,6 +13,7 @@ into ``I2PMAE`` / ``PointClassifier`` with no missing or unexpected keys
 import argparse
 import os
 import os.path as osp
+import pickle
 import sys
 import tempfile
 
@@ -38,6 +39,40 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def load_error_message(src: str, err: Exception, trusted: bool) -> str:
+    """The one-line error for a checkpoint that ``torch.load`` refused.
+
+    ``--trust-checkpoint`` is suggested only when it was not given and
+    the refusal came from ``weights_only`` loading (a
+    :class:`pickle.UnpicklingError`); a corrupt file, or one that fails
+    even with the flag, gets no such advice.
+
+    Args:
+        src (str): the checkpoint path.
+        err (Exception): what ``torch.load`` raised.
+        trusted (bool): whether ``--trust-checkpoint`` was given.
+
+    Returns:
+        str: the message, starting with ``error:``.
+    """
+    text = str(err)
+    # torch's weights_only refusal is a long text; its gist is one sentence
+    prefix = 'WeightsUnpickler error:'
+    gist = [
+        line.strip()[len(prefix):].split(' Please use')[0]
+        for line in text.splitlines() if line.strip().startswith(prefix)
+    ]
+    reason = ' '.join((gist[0] if gist else text).split()).rstrip('.')
+    reason = reason or type(err).__name__
+    if trusted:
+        return (f'error: cannot load {src} even with --trust-checkpoint: '
+                f'{type(err).__name__}: {reason}')
+    if isinstance(err, pickle.UnpicklingError):
+        return (f'error: cannot load {src} safely ({reason}); if you '
+                'trust the file, re-run with --trust-checkpoint')
+    return f'error: cannot load {src}: {type(err).__name__}: {reason}'
+
+
 def main(argv=None) -> None:
     """Convert ``src`` to ``dst`` (written atomically)."""
     args = parse_args(argv)
@@ -50,8 +85,7 @@ def main(argv=None) -> None:
             weights_only=not args.trust_checkpoint)
     except Exception as err:  # noqa: BLE001
         raise SystemExit(
-            f'error: cannot load {args.src} safely ({err}); if you trust the '
-            'file, re-run with --trust-checkpoint') from err
+            load_error_message(args.src, err, args.trust_checkpoint)) from err
     try:
         state_dict, kind = convert_official_state_dict(ckpt)
     except ValueError as err:

@@ -26,7 +26,14 @@ message hub, a metric with ``save_best``) needs beyond torch's defaults:
   values of those types load, while object, string and void dtypes stay
   refused: an allowed array or scalar can only carry numbers;
 * ``numpy.core.multiarray.scalar`` -- numpy scalars, e.g. metric results
-  kept in ``message_hub.runtime_info`` (``val/<metric>``, ``best_score``).
+  kept in ``message_hub.runtime_info`` (``val/<metric>``, ``best_score``);
+* ``builtins.bytes`` -- torch pickles with protocol 2, which writes a
+  non-empty byte string as ``_codecs.encode(text, 'latin1')`` (allowed by
+  torch) but an empty one as the call ``bytes()``: the data of every empty
+  numpy array (such as an unused :class:`HistoryBuffer`) and ``b''``
+  itself. The real ``bytes`` is NOT allowed (``bytes(10 ** 12)`` would
+  allocate a terabyte): the name is bound to :func:`empty_bytes`, which
+  only makes ``b''``.
 
 :func:`register_mmengine_safe_globals` adds exactly these with
 :func:`torch.serialization.add_safe_globals`; it runs when this module is
@@ -47,7 +54,7 @@ from mmengine.logging import HistoryBuffer
 
 __all__ = [
     'register_mmengine_safe_globals', 'mmengine_safe_globals',
-    'history_buffer_statistic'
+    'history_buffer_statistic', 'empty_bytes'
 ]
 
 #: The statistics methods every HistoryBuffer pickles (its defaults).
@@ -84,6 +91,26 @@ def history_buffer_statistic(obj: Any, name: str) -> Callable:
     return getattr(HistoryBuffer, name)
 
 
+def empty_bytes(*args: Any) -> bytes:
+    """Restricted stand-in for ``bytes`` during ``weights_only`` loading.
+
+    Registered under the name ``builtins.bytes``, so the pickle instruction
+    ``bytes()`` (protocol 2's empty byte string) works; a call with
+    arguments, e.g. ``bytes(10 ** 12)``, is refused.
+
+    Args:
+        *args: must be empty.
+
+    Returns:
+        bytes: ``b''``.
+    """
+    if args:
+        raise pickle.UnpicklingError(
+            f'checkpoint calls bytes(*{args!r}); only bytes() (an empty '
+            'byte string) is allowed in weights_only loading')
+    return b''
+
+
 def _numpy_multiarray():
     """The module that numpy pickles arrays and scalars through."""
     try:  # numpy >= 2
@@ -97,8 +124,9 @@ def mmengine_safe_globals() -> List[SafeGlobal]:
     """The globals that mmengine Runner checkpoints need beyond torch's own.
 
     Returns:
-        list: classes and functions, and ``(callable, 'builtins.getattr')``,
-        in the form :func:`torch.serialization.add_safe_globals` takes.
+        list: classes and functions, and ``(callable, 'builtins.getattr')``
+        and ``(callable, 'builtins.bytes')``, in the form
+        :func:`torch.serialization.add_safe_globals` takes.
     """
     multiarray = _numpy_multiarray()
     dtype_classes = []
@@ -109,6 +137,7 @@ def mmengine_safe_globals() -> List[SafeGlobal]:
     return [
         HistoryBuffer,
         (history_buffer_statistic, 'builtins.getattr'),
+        (empty_bytes, 'builtins.bytes'),
         multiarray._reconstruct,
         multiarray.scalar,
         np.ndarray,
