@@ -12,7 +12,8 @@ from mmdet3d.registry import DATASETS
 
 import projects.I2PMAE.i2pmae  # noqa: F401  (registers the components)
 from projects.I2PMAE.i2pmae import datasets
-from projects.I2PMAE.i2pmae.datasets import modelnet40_dataset, point_sampling
+from projects.I2PMAE.i2pmae.datasets import (file_io, modelnet40_dataset,
+                                             point_sampling)
 
 PACK = [dict(type='PackPointCloudInputs')]
 
@@ -74,8 +75,11 @@ def test_shapenet55_reads_back(tmp_path):
 
 def test_shapenet55_bad_input(tmp_path):
     root = str(tmp_path / 'sn')
-    with pytest.raises(FileNotFoundError, match='Expected layout'):
+    with pytest.raises(FileNotFoundError, match='expected layout') as err:
         datasets.ShapeNet55Dataset(data_root=root)
+    # the layout first; the last line (a traceback's last) names the path
+    assert str(err.value).splitlines()[-1] == \
+        f'ShapeNet55Dataset data_root not found: {root!r}'
     lists = make_shapenet55(root)
     os.remove(osp.join(root, 'ShapeNet-55', 'test.txt'))
     with pytest.raises(FileNotFoundError, match=r'test\.txt'):
@@ -181,13 +185,70 @@ def test_modelnet40_builds_and_reuses_cache(tmp_path):
                        torch.from_numpy(points[2]))
 
 
+@pytest.fixture
+def modelnet_log(monkeypatch):
+    """Messages the ModelNet40 dataset logs."""
+    messages = []
+    monkeypatch.setattr(modelnet40_dataset, 'print_log',
+                        lambda msg, **kwargs: messages.append(msg))
+    return messages
+
+
 def test_modelnet40_small_clouds_resampled_with_one_warning(
-        tmp_path, warnings_log):
+        tmp_path, modelnet_log):
     root = str(tmp_path / 'mn')
     make_modelnet(root, n_points=10)
     ds = datasets.ModelNet40Dataset(data_root=root, cache_points=16)
-    assert len(warnings_log) == 1 and 'fewer than the 16' in warnings_log[0]
+    warnings = [m for m in modelnet_log if 'fewer points' in m]
+    assert len(warnings) == 1
+    assert '6 of 6 point files' in warnings[0]
+    assert 'expected at least cache_points=16' in warnings[0]
+    assert 'fewer than 16 points are resampled' in warnings[0]
+    assert 'truncated' not in warnings[0]  # all files are alike
     assert all(ds._clouds[i].shape == (16, 6) for i in range(len(ds)))
+
+
+def test_modelnet40_truncated_txt_is_named(tmp_path, modelnet_log):
+    """A txt file cut at a line boundary parses; the warning names it."""
+    root = str(tmp_path / 'mn')
+    make_modelnet(root, n_points=40)
+    cut = osp.join(root, 'chair', 'chair_0002.txt')
+    rows = open(cut).read().splitlines(keepends=True)
+    open(cut, 'w').write(''.join(rows[:25]))
+    ds = datasets.ModelNet40Dataset(data_root=root, cache_points=16)
+    assert len(ds) == 6
+    warnings = [m for m in modelnet_log if 'fewer points' in m]
+    assert len(warnings) == 1
+    assert f"{cut!r} has 25 points, expected 40 like most files" \
+        in warnings[0]
+    assert '1 of 6 point files' in warnings[0]
+    assert 'truncated' in warnings[0] and 'resampled' not in warnings[0]
+    # cut below cache_points: also resampled, and said so
+    os.remove(ds.cache_file)
+    open(cut, 'w').write(''.join(rows[:9]))
+    modelnet_log.clear()
+    ds = datasets.ModelNet40Dataset(data_root=root, cache_points=16)
+    warnings = [m for m in modelnet_log if 'fewer points' in m]
+    assert len(warnings) == 1
+    assert f"{cut!r} has 9 points, expected 40" in warnings[0]
+    assert 'fewer than 16 points are resampled' in warnings[0]
+    assert ds._clouds[5].shape == (16, 6)  # chair_0002
+    # whole files: no warning
+    os.remove(ds.cache_file)
+    open(cut, 'w').write(''.join(rows))
+    modelnet_log.clear()
+    datasets.ModelNet40Dataset(data_root=root, cache_points=16)
+    assert not [m for m in modelnet_log if 'fewer points' in m]
+
+
+def test_describe_short_files_names_at_most_five():
+    sizes = [(f'f{i}.txt', 100) for i in range(10)]
+    sizes += [(f'short{i}.txt', 50 + i) for i in range(7)]
+    message = modelnet40_dataset.describe_short_files(sizes, 64)
+    assert message.startswith('7 of 17 point files have fewer points')
+    assert "'short4.txt' has 54 points, expected 100" in message
+    assert 'short5' not in message and 'and 2 more' in message
+    assert modelnet40_dataset.describe_short_files(sizes[:10], 64) is None
 
 
 def test_modelnet40_crashed_build_leaves_no_cache(tmp_path, monkeypatch):
@@ -214,7 +275,7 @@ def test_modelnet40_crashed_build_leaves_no_cache(tmp_path, monkeypatch):
 
 def test_modelnet40_bad_input(tmp_path):
     root = str(tmp_path / 'mn')
-    with pytest.raises(FileNotFoundError, match='Expected layout'):
+    with pytest.raises(FileNotFoundError, match='expected layout'):
         datasets.ModelNet40Dataset(data_root=root)
     make_modelnet(root)
     # no cache and building disabled
@@ -586,3 +647,53 @@ def test_seeded_dataloader_is_reproducible(tmp_path):
     assert first[0].shape == (4, 8, 3)
     assert all(torch.equal(a, b) for a, b in zip(first, second))
     assert not all(torch.equal(a, b) for a, b in zip(first, other))
+
+
+# ------------------------------------------------------------ atomic writes
+
+
+def test_atomic_open_replaces_only_complete_files(tmp_path):
+    path = tmp_path / 'rows.txt'
+    # a write that raises midway leaves no file under the final name
+    with pytest.raises(RuntimeError, match='midway'):
+        with file_io.atomic_open(str(path), 'w') as f:
+            f.write('1,2,3\n')
+            raise RuntimeError('midway')
+    assert os.listdir(tmp_path) == []
+    with file_io.atomic_open(str(path), 'w') as f:
+        f.write('1,2,3\n')
+    assert path.read_text() == '1,2,3\n'
+    # ... and an existing file keeps its content (Ctrl-C included)
+    with pytest.raises(KeyboardInterrupt):
+        with file_io.atomic_open(str(path), 'wb') as f:
+            f.write(b'4,5')
+            raise KeyboardInterrupt
+    assert path.read_text() == '1,2,3\n'
+    assert os.listdir(tmp_path) == ['rows.txt']
+    # same permissions as a file created with open()
+    plain = tmp_path / 'plain.txt'
+    plain.write_text('x')
+    assert path.stat().st_mode == plain.stat().st_mode
+    with pytest.raises(ValueError, match='mode'):
+        with file_io.atomic_open(str(path), 'a'):
+            pass
+
+
+def test_atomic_path_for_writers_that_take_a_path(tmp_path):
+    path = str(tmp_path / 'data.h5')
+    with pytest.raises(ValueError, match='bad'):
+        with file_io.atomic_path(path) as tmp:
+            assert osp.dirname(tmp) == str(tmp_path)
+            assert osp.basename(tmp).startswith('.data.h5.')
+            with h5py.File(tmp, 'w') as f:
+                f.create_dataset('data', data=np.ones(3))
+            raise ValueError('bad')
+    assert os.listdir(tmp_path) == []
+    with file_io.atomic_path(path, fsync=True) as tmp:
+        with h5py.File(tmp, 'w') as f:
+            f.create_dataset('data', data=np.ones(3))
+    assert os.listdir(tmp_path) == ['data.h5']
+    assert file_io.read_h5_arrays(path, ['data'])['data'].tolist() == [1] * 3
+    with pytest.raises(FileNotFoundError, match='nothing was written'):
+        with file_io.atomic_path(path):
+            pass

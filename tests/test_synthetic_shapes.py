@@ -1,9 +1,12 @@
 """Synthetic shapes: layouts, determinism, difficulty, CLI and configs."""
 import glob
+import io
 import os
 import os.path as osp
+import signal
 import subprocess
 import sys
+import time
 
 import h5py
 import numpy as np
@@ -16,6 +19,7 @@ from projects.I2PMAE.i2pmae.datasets import SHAPENETPART_SEG_CLASSES
 from projects.I2PMAE.i2pmae.datasets.synthetic_shapes import (
     CLASSIFICATION_RECIPES, PART_RECIPES, SYNTHETIC_CLASSES, SYNTHETIC_LAYOUT,
     generate_shape, generate_synthetic_datasets)
+from projects.I2PMAE.i2pmae.utils.progress import ProgressReporter
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', '_base_', 'datasets')
@@ -250,3 +254,111 @@ def test_dataset_configs(synthetic_root):
                 if name == 'shapenetpart':
                     mask = out['data_samples'].gt_pts_seg.pts_semantic_mask
                     assert mask.shape == points.shape[:1]
+
+
+# ------------------------------------------------- progress and safe writes
+
+
+class FakeTerminal(io.StringIO):
+    """A text stream that says it is a terminal."""
+
+    def isatty(self):
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_few_lines_otherwise():
+    log = io.StringIO()
+    progress = ProgressReporter(1000, task='shapes', file=log)
+    for _ in range(1000):
+        progress.update()
+    progress.finish()
+    lines = log.getvalue().splitlines()
+    assert '\r' not in log.getvalue()
+    assert len(lines) == 10
+    assert lines[0].startswith('shapes: 100/1000 (10%)')
+    assert lines[-1].startswith('shapes: 1000/1000 (100%)')
+    terminal = FakeTerminal()
+    progress = ProgressReporter(1000, task='shapes', file=terminal)
+    for _ in range(1000):
+        progress.update()
+    progress.finish()
+    assert terminal.getvalue().count('\r') == 1000  # mmengine's live bar
+    assert terminal.getvalue().endswith('\n')
+    with pytest.raises(ValueError, match='total'):
+        ProgressReporter(0)
+
+
+def test_cli_output_to_a_pipe_is_a_few_lines(tmp_path):
+    proc = subprocess.run([
+        sys.executable, 'tools/dataset_converters/make_synthetic_shapes.py',
+        '--out',
+        str(tmp_path), '--per-class', '2', '--points', '64',
+        '--shapenet-points', '64', '--fewshot-points', '64', '--layouts',
+        'shapenet55', 'modelnet_resampled', 'fewshot'
+    ],
+                          cwd=REPO_ROOT,
+                          capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert '\r' not in proc.stdout
+    lines = proc.stdout.splitlines()
+    progress = [ln for ln in lines if ln.startswith('synthetic shapes:')]
+    assert 1 <= len(progress) <= 10
+    assert '(100%)' in progress[-1]
+    # progress, one line per layout, the time
+    assert len(lines) == len(progress) + 3 + 1
+
+
+def test_failed_write_leaves_no_file_under_the_final_name(
+        tmp_path, monkeypatch):
+    """An h5 file whose second dataset fails is not left behind."""
+    real_create = h5py.Group.create_dataset
+    calls = []
+
+    def fail_on_second_dataset(self, name, *args, **kwargs):
+        calls.append(name)
+        if len(calls) == 2:
+            raise OSError('disk full (simulated)')
+        return real_create(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(h5py.Group, 'create_dataset', fail_on_second_dataset)
+    with pytest.raises(OSError, match='simulated'):
+        generate_synthetic_datasets(
+            str(tmp_path), layouts=['modelnet_h5'], **dict(TINY))
+    assert calls == ['data', 'normal']
+    folder = tmp_path / 'modelnet40_ply_hdf5_2048'
+    assert os.listdir(folder) == []  # no h5, no temporary file
+
+
+def test_interrupted_cli_leaves_only_complete_files(tmp_path):
+    """SIGTERM mid-run: the files present are whole, temporaries are gone."""
+    out = tmp_path / 'synthetic'
+    proc = subprocess.Popen([
+        sys.executable, 'tools/dataset_converters/make_synthetic_shapes.py',
+        '--out',
+        str(out), '--per-class', '40', '--points', '4096', '--layouts',
+        'modelnet_resampled'
+    ],
+                            cwd=REPO_ROOT,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE,
+                            text=True)
+    folder = out / 'ModelNet' / 'modelnet40_normal_resampled'
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(glob.glob(str(folder / '*' / '*.txt'))) >= 3:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, 'the run ended before it could be stopped'
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    written = glob.glob(str(folder / '*' / '*.txt'))
+    assert len(written) >= 3
+    for path in written:
+        assert np.loadtxt(path, delimiter=',').shape == (4096, 6), path
+    leftovers = [
+        osp.join(d, f) for d, _, files in os.walk(out) for f in files
+        if f.endswith('.tmp')
+    ]
+    assert leftovers == []

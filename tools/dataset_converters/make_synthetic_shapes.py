@@ -4,7 +4,10 @@ Writes, under ``--out``, the folders the dataset configs expect
 (ShapeNet-55, ModelNet40 resampled and h5, ScanObjectNN OBJ-BG / OBJ-ONLY /
 PB-T50-RS, ModelNet40 few-shot, ShapeNetPart), filled with 16 parametric
 shape classes (16 part-annotated categories for ShapeNetPart). The output
-depends only on the arguments.
+depends only on the arguments. Progress is a live bar on a terminal and a
+few plain lines otherwise; every file is written under a temporary name and
+renamed into place when complete, so an interrupted run (Ctrl-C, SIGTERM)
+leaves no truncated file.
 
 Example::
 
@@ -13,6 +16,7 @@ Example::
 """
 import argparse
 import os.path as osp
+import signal
 import sys
 import time
 
@@ -81,9 +85,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def exit_on_sigterm(signum, frame) -> None:
+    """Turn SIGTERM into ``SystemExit`` so the file being written is removed.
+
+    Args:
+        signum (int): the signal number.
+        frame: the interrupted stack frame (unused).
+    """
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None) -> None:
     """Generate the datasets and print where they went."""
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     start = time.perf_counter()
     folders = generate_synthetic_datasets(
         args.out,

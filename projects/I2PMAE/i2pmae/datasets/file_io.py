@@ -1,13 +1,17 @@
 """Readers and writers of the point-cloud file formats used by the datasets.
 
 Every reader turns a missing, empty or corrupt file into one error that names
-the file (and, for text files, the row) and says what was expected.
+the file (and, for text files, the row) and says what was expected. Every
+writer goes through a temporary file that is renamed into place when complete
+(:func:`atomic_path`), so an interrupted run never leaves a truncated file
+under the final name.
 """
+import contextlib
 import os
 import os.path as osp
 import pickle
-import tempfile
-from typing import Any, Dict, List, Optional, Sequence
+import uuid
+from typing import IO, Any, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
@@ -24,11 +28,13 @@ def require_path(path: str, what: str, layout: str) -> str:
         str: ``path`` unchanged.
 
     Raises:
-        FileNotFoundError: when ``path`` does not exist.
+        FileNotFoundError: when ``path`` does not exist; the layout comes
+            first and the last line of the message names the path, so it
+            is the last line of a traceback.
     """
     if not osp.exists(path):
-        raise FileNotFoundError(
-            f'{what} not found: {path!r}. Expected layout:\n{layout}')
+        raise FileNotFoundError(f'expected layout:\n{layout}\n'
+                                f'{what} not found: {path!r}')
     return path
 
 
@@ -203,30 +209,82 @@ def load_pickle(path: str, what: str) -> Any:
                          f'{type(err).__name__}: {err}') from None
 
 
+@contextlib.contextmanager
+def atomic_path(path: str, fsync: bool = False) -> Iterator[str]:
+    """Write a file under a temporary name, then rename it to ``path``.
+
+    The caller writes the temporary path this yields (any writer that takes
+    a path: ``h5py.File``, ``open`` ...). When the block ends normally the
+    file is moved over ``path`` with :func:`os.replace` (atomic on one file
+    system); when it raises (``KeyboardInterrupt`` and ``SystemExit``
+    included) the temporary file is removed. ``path`` therefore either
+    keeps its previous content or holds the complete new file, never a
+    truncated one. The temporary file lives in the same folder as ``path``
+    and is hidden: ``.<name>.<random>.tmp``.
+
+    Args:
+        path (str): destination file.
+        fsync (bool): flush the file to disk before the rename, so that it
+            also survives a power loss (slower). Defaults to False.
+
+    Yields:
+        str: the temporary path to write.
+    """
+    folder, name = osp.split(osp.abspath(path))
+    tmp_path = osp.join(folder, f'.{name}.{uuid.uuid4().hex[:12]}.tmp')
+    try:
+        yield tmp_path
+        if not osp.isfile(tmp_path):
+            raise FileNotFoundError(
+                f'nothing was written to the temporary file of {path!r}')
+        if fsync:
+            fd = os.open(tmp_path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        os.replace(tmp_path, path)
+    except BaseException:
+        if osp.lexists(tmp_path):
+            os.remove(tmp_path)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_open(path: str,
+                mode: str = 'w',
+                fsync: bool = False) -> Iterator[IO]:
+    """``open(path, mode)`` that never leaves a partial file at ``path``.
+
+    See :func:`atomic_path`: the content goes to a hidden temporary file in
+    the same folder that replaces ``path`` once the block has finished.
+
+    Args:
+        path (str): destination file.
+        mode (str): ``'w'`` (text) or ``'wb'`` (binary).
+        fsync (bool): flush to disk before the rename. Defaults to False.
+
+    Yields:
+        file: the open temporary file.
+    """
+    if mode not in ('w', 'wb'):
+        raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
+    with atomic_path(path, fsync=fsync) as tmp_path:
+        with open(tmp_path, 'x' + mode[1:]) as f:
+            yield f
+
+
 def atomic_pickle_dump(obj: Any, path: str) -> None:
     """Pickle ``obj`` to ``path`` so that no partial file is ever visible.
 
-    The object is written to a temporary file in the same folder which is
-    renamed to ``path`` only once it is complete; on error the temporary
-    file is removed.
+    Written with :func:`atomic_open` and flushed to disk before the rename.
 
     Args:
         obj (Any): the object to store.
         path (str): destination file.
     """
-    folder = osp.dirname(osp.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(
-        prefix=osp.basename(path) + '.', suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        if osp.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
+    with atomic_open(path, 'wb', fsync=True) as f:
+        pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def check_finite(points: np.ndarray, sample: str) -> None:

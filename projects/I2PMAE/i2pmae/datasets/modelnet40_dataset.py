@@ -1,18 +1,20 @@
 """ModelNet40 (resampled, with normals) for fine-tuning."""
+import logging
 import os
 import os.path as osp
+from collections import Counter
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from mmdet3d.registry import DATASETS
 from mmengine.logging import print_log
-from mmengine.utils import ProgressBar
 
+from ..utils.progress import ProgressReporter
 from .base_point_cloud_dataset import BasePointCloudDataset
 from .file_io import (atomic_pickle_dump, check_finite, check_labels,
                       load_pickle, read_lines, read_point_txt)
-from .point_sampling import WarnOnce, indices_with_replacement
+from .point_sampling import indices_with_replacement
 
 MODELNET40_LAYOUT = """\
 <data_root>/                              e.g. data/ModelNet/modelnet40_normal_resampled
@@ -26,17 +28,16 @@ MODELNET40_LAYOUT = """\
                                           from the txt files when missing"""  # noqa: E501
 
 
-def furthest_point_subsample(clouds: Sequence[np.ndarray], num_points: int,
-                             warn: WarnOnce) -> List[np.ndarray]:
+def furthest_point_subsample(clouds: Sequence[np.ndarray],
+                             num_points: int) -> List[np.ndarray]:
     """FPS-subsample clouds to ``num_points`` each, batched by size.
 
-    Clouds with fewer points are resampled with replacement (with a
-    warning).
+    Clouds with fewer points are resampled with replacement (the caller
+    reports them, see :func:`describe_short_files`).
 
     Args:
         clouds (Sequence[np.ndarray]): ``[N_i, C]`` clouds (xyz first).
         num_points (int): points kept per cloud.
-        warn (WarnOnce): warns about small clouds.
 
     Returns:
         list[np.ndarray]: ``[num_points, C]`` float32 clouds.
@@ -48,8 +49,6 @@ def furthest_point_subsample(clouds: Sequence[np.ndarray], num_points: int,
         by_size.setdefault(len(cloud), []).append(i)
     for size, members in by_size.items():
         if size < num_points:
-            warn(f'a cloud has {size} points, fewer than the {num_points} '
-                 'requested; resampling with replacement')
             for i in members:
                 out[i] = clouds[i][indices_with_replacement(size, num_points)]
             continue
@@ -64,6 +63,52 @@ def furthest_point_subsample(clouds: Sequence[np.ndarray], num_points: int,
         for row, i in enumerate(members):
             out[i] = np.ascontiguousarray(clouds[i][idx[row]])
     return out
+
+
+def describe_short_files(sizes: Sequence[Tuple[str, int]],
+                         num_points: int,
+                         max_named: int = 5) -> Optional[str]:
+    """Name the point files with fewer points than expected.
+
+    A txt file cut at a line boundary still parses, so its row count is the
+    only sign of the damage. A file is short when it has fewer points than
+    ``num_points`` (it is then resampled with replacement) or than most
+    files of the split (the ModelNet40 files all hold 10000).
+
+    Args:
+        sizes (Sequence[tuple[str, int]]): ``(path, number of points)`` of
+            every file read.
+        num_points (int): points kept per cloud (``cache_points``).
+        max_named (int): most files named in the message.
+
+    Returns:
+        str or None: a message naming the short files with the number of
+        points expected and found; None when no file is short.
+    """
+    counts = Counter(n for _, n in sizes)
+    typical = max(counts, key=lambda n: (counts[n], n)) if counts else 0
+    short = [(path, n) for path, n in sizes if n < max(typical, num_points)]
+    if not short:
+        return None
+
+    def expected(n):
+        if n < typical:
+            return f'expected {typical} like most files'
+        return f'expected at least cache_points={num_points}'
+
+    named = '; '.join(f'{path!r} has {n} points, {expected(n)}'
+                      for path, n in short[:max_named])
+    if len(short) > max_named:
+        named += f'; and {len(short) - max_named} more'
+    notes = []
+    if any(n < typical for _, n in short):
+        notes.append('a file with fewer rows than most is likely truncated '
+                     '(fix it, then delete the cache)')
+    if any(n < num_points for _, n in short):
+        notes.append(f'clouds with fewer than {num_points} points are '
+                     'resampled with replacement')
+    return (f'{len(short)} of {len(sizes)} point files have fewer points '
+            f'than expected: {named}. ' + '; '.join(notes))
 
 
 @DATASETS.register_module()
@@ -122,7 +167,6 @@ class ModelNet40Dataset(BasePointCloudDataset):
         self.build_cache = build_cache
         self.fps_batch_size = fps_batch_size
         self.cache_dir = cache_dir
-        self._warn = WarnOnce(type(self).__name__)
         super().__init__(data_root=data_root, split=split, **kwargs)
 
     @property
@@ -179,7 +223,9 @@ class ModelNet40Dataset(BasePointCloudDataset):
             '(first run only)',
             logger='current')
         points: List[np.ndarray] = []
-        bar = ProgressBar(len(shape_ids))
+        sizes: List[Tuple[str, int]] = []
+        progress = ProgressReporter(
+            len(shape_ids), task=f'ModelNet40 {self.split} cache')
         for start in range(0, len(shape_ids), self.fps_batch_size):
             chunk = []
             for shape_id in shape_ids[start:start + self.fps_batch_size]:
@@ -187,9 +233,16 @@ class ModelNet40Dataset(BasePointCloudDataset):
                 cloud = read_point_txt(path, num_columns=6, delimiter=',')
                 check_finite(cloud, f'ModelNet sample {path!r}')
                 chunk.append(cloud)
-            points.extend(
-                furthest_point_subsample(chunk, self.cache_points, self._warn))
-            bar.update(len(chunk))
+                sizes.append((path, len(cloud)))
+            points.extend(furthest_point_subsample(chunk, self.cache_points))
+            progress.update(len(chunk))
+        progress.finish()
+        message = describe_short_files(sizes, self.cache_points)
+        if message is not None:
+            print_log(
+                f'{type(self).__name__}: {message}',
+                logger='current',
+                level=logging.WARNING)
         cache_labels = [np.array([label], dtype=np.int32) for label in labels]
         if self.cache_dir is not None:
             os.makedirs(self.cache_dir, exist_ok=True)

@@ -16,6 +16,8 @@ ShapeNetPart layout.
     ModelNetFewshot/<way>way_<shot>shot/<fold>.pkl    (few-shot)
     shapenetcore_partanno_segmentation_benchmark_v0_normal/   (part seg.)
 
+Every file is written under a temporary name and renamed into place when
+complete, so an interrupted run never leaves a truncated file behind.
 Generation is deterministic: each shape draws from its own
 ``numpy.random.Generator`` seeded by (seed, layout, class, index).
 Coordinates are y-up, like ShapeNet and ModelNet.
@@ -31,7 +33,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..utils.progress import ProgressReporter
 from .class_names import SHAPENETPART_SEG_CLASSES, SHAPENETPART_SYNSETS
+from .file_io import atomic_open, atomic_path
 
 Array = np.ndarray
 Sampler = Callable[[int, np.random.Generator], Tuple[Array, Array]]
@@ -1093,27 +1097,37 @@ def _rng(seed: int, layout: str, *keys: int) -> np.random.Generator:
 
 def _write_rows(path: str, rows: Array, fmt: str, sep: str) -> None:
     line = sep.join([fmt] * rows.shape[1]) + '\n'
-    with open(path, 'w') as f:
+    with atomic_open(path, 'w') as f:
         f.write((line * len(rows)) % tuple(rows.ravel()))
 
 
 def _write_lines(path: str, lines: Sequence[str]) -> None:
-    with open(path, 'w') as f:
+    with atomic_open(path, 'w') as f:
         f.write(''.join(f'{line}\n' for line in lines))
 
 
+def _write_h5(path: str, arrays: Dict[str, Array]) -> None:
+    import h5py
+    with atomic_path(path) as tmp_path:
+        with h5py.File(tmp_path, 'w') as f:
+            for key, value in arrays.items():
+                f.create_dataset(key, data=value)
+
+
 class _Progress:
-    """Counts generated shapes on an mmengine progress bar (or silently)."""
+    """Counts generated shapes (see :class:`ProgressReporter`), or not."""
 
     def __init__(self, total: int, show: bool) -> None:
-        self.bar = None
-        if show:
-            from mmengine.utils import ProgressBar
-            self.bar = ProgressBar(total)
+        self.reporter = ProgressReporter(
+            total, task='synthetic shapes') if show else None
 
     def update(self, count: int = 1) -> None:
-        if self.bar is not None:
-            self.bar.update(count)
+        if self.reporter is not None:
+            self.reporter.update(count)
+
+    def finish(self) -> None:
+        if self.reporter is not None:
+            self.reporter.finish()
 
 
 def write_shapenet55(root: str, seed: int, per_class: int, test_per_class: int,
@@ -1142,7 +1156,8 @@ def write_shapenet55(root: str, seed: int, per_class: int, test_per_class: int,
             pts, _, _ = generate_shape(recipe, num_points,
                                        _rng(seed, 'shapenet55', cls, i))
             name = f'{9000_0000 + cls:08d}-m{cls:02d}{i:05d}.npy'
-            np.save(osp.join(root, 'shapenet_pc', name), pts)
+            with atomic_open(osp.join(root, 'shapenet_pc', name), 'wb') as f:
+                np.save(f, pts)
             lists[split].append(name)
             progress.update()
     for split, names in lists.items():
@@ -1208,7 +1223,6 @@ def write_modelnet_h5(root: str, seed: int, per_class: int,
     Returns:
         str: ``root``.
     """
-    import h5py
     os.makedirs(root, exist_ok=True)
     for split, count, offset in (('train', per_class, 0),
                                  ('test', test_per_class, per_class)):
@@ -1229,10 +1243,11 @@ def write_modelnet_h5(root: str, seed: int, per_class: int,
         names = []
         for k, chunk in enumerate(chunks):
             names.append(f'ply_data_{split}{k}.h5')
-            with h5py.File(osp.join(root, names[-1]), 'w') as f:
-                f.create_dataset('data', data=data[chunk])
-                f.create_dataset('normal', data=normal[chunk])
-                f.create_dataset('label', data=label[chunk])
+            _write_h5(
+                osp.join(root, names[-1]),
+                dict(
+                    data=data[chunk], normal=normal[chunk],
+                    label=label[chunk]))
         _write_lines(
             osp.join(root, f'{split}_files.txt'),
             [f'data/modelnet40_ply_hdf5_2048/{n}' for n in names])
@@ -1258,7 +1273,6 @@ def write_scanobjectnn(root: str, seed: int, per_class: int,
     Returns:
         str: ``root``.
     """
-    import h5py
     for folder in ('main_split', 'main_split_nobg'):
         os.makedirs(osp.join(root, folder), exist_ok=True)
     recipes = list(CLASSIFICATION_RECIPES.values())[:15]
@@ -1280,15 +1294,16 @@ def write_scanobjectnn(root: str, seed: int, per_class: int,
                  ('main_split', '_objectdataset_augmentedrot_scale75.h5',
                   'pb_t50_rs'))
         for folder, suffix, key in files:
-            with h5py.File(osp.join(root, folder, split + suffix), 'w') as f:
-                f.create_dataset(
-                    'data', data=np.stack([samples[j][key] for j in order]))
-                f.create_dataset('label', data=labels)
-                mask = np.stack([
-                    samples[j].get(f'{key}_mask', np.ones(num_points, np.int8))
-                    for j in order
-                ])
-                f.create_dataset('mask', data=mask)
+            mask = np.stack([
+                samples[j].get(f'{key}_mask', np.ones(num_points, np.int8))
+                for j in order
+            ])
+            _write_h5(
+                osp.join(root, folder, split + suffix),
+                dict(
+                    data=np.stack([samples[j][key] for j in order]),
+                    label=labels,
+                    mask=mask))
     return root
 
 
@@ -1339,7 +1354,7 @@ def write_fewshot(root: str, seed: int, num_folds: int, num_queries: int,
                              for j in order[max_shot:]]
                 train = [train[j] for j in rng.permutation(len(train))]
                 test = [test[j] for j in rng.permutation(len(test))]
-                with open(osp.join(folder, f'{fold}.pkl'), 'wb') as f:
+                with atomic_open(osp.join(folder, f'{fold}.pkl'), 'wb') as f:
                     pickle.dump(dict(train=train, test=test), f)
     return root
 
@@ -1382,7 +1397,7 @@ def write_shapenetpart(root: str, seed: int, per_class: int,
             rows = np.concatenate(
                 [pts, nrm, part_ids[lab][:, None].astype(np.float32)], axis=1)
             line = ' '.join(['%.6f'] * 6 + ['%d']) + '\n'
-            with open(osp.join(root, synset, f'{token}.txt'), 'w') as f:
+            with atomic_open(osp.join(root, synset, f'{token}.txt'), 'w') as f:
                 f.write((line * len(rows)) % tuple(rows.ravel()))
             splits[split].append(f'shape_data/{synset}/{token}')
             progress.update()
@@ -1392,7 +1407,7 @@ def write_shapenetpart(root: str, seed: int, per_class: int,
     for split, entries in splits.items():
         order = _rng(seed, 'shapenetpart', 999,
                      len(split)).permutation(len(entries))
-        with open(
+        with atomic_open(
                 osp.join(root, 'train_test_split',
                          f'shuffled_{split}_file_list.json'), 'w') as f:
             json.dump([entries[j] for j in order], f)
@@ -1437,7 +1452,8 @@ def generate_synthetic_datasets(out_dir: str,
         fewshot_queries (int): query shapes per class of an episode.
         layouts (Sequence[str], optional): subset of
             :data:`SYNTHETIC_LAYOUT` keys to write; None writes all.
-        show_progress (bool): show a progress bar.
+        show_progress (bool): report progress on stdout: a live bar on a
+            terminal, at most ten plain lines otherwise.
 
     Returns:
         dict[str, str]: layout key -> folder written.
@@ -1506,6 +1522,5 @@ def generate_synthetic_datasets(out_dir: str,
     }
     for key in layouts:
         writers[key](folders[key])
-    if progress.bar is not None:
-        print()
+    progress.finish()
     return folders
