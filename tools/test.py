@@ -11,8 +11,8 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmdet3d.registry import RUNNERS  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -54,7 +54,8 @@ def main(argv=None) -> None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
-    Runner.from_cfg(cfg).test()
+    # the config's runner_type (ConsoleSummaryRunner), else mmengine's Runner
+    RUNNERS.build(cfg).test()
 
 
 if __name__ == '__main__':

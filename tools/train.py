@@ -11,8 +11,8 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmdet3d.registry import RUNNERS  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -73,7 +73,8 @@ def build_config(args: argparse.Namespace) -> Config:
 def main(argv=None) -> None:
     """Build the Runner from the config and train."""
     args = parse_args(argv)
-    runner = Runner.from_cfg(build_config(args))
+    # the config's runner_type (ConsoleSummaryRunner), else mmengine's Runner
+    runner = RUNNERS.build(build_config(args))
     runner.train()
 
 

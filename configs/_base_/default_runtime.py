@@ -22,3 +22,6 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)
+# mmengine's Runner with the environment, config and hook-order dumps in
+# the log file only (one summary line on the console)
+runner_type = 'ConsoleSummaryRunner'

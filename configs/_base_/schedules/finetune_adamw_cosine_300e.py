@@ -4,6 +4,9 @@ max_epochs = 300
 warmup_epochs = 10
 optim_wrapper = dict(
     type='OptimWrapper',
+    # the default constructor's param groups; logs one summary line instead
+    # of one line per parameter (and per frozen teacher tensor)
+    constructor='FrozenAwareOptimWrapperConstructor',
     optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.05),
     clip_grad=dict(max_norm=10, norm_type=2),
     paramwise_cfg=dict(

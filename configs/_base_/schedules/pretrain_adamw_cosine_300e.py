@@ -4,6 +4,9 @@ max_epochs = 300
 warmup_epochs = 10
 optim_wrapper = dict(
     type='OptimWrapper',
+    # the default constructor's param groups; logs one summary line instead
+    # of one line per parameter (and per frozen teacher tensor)
+    constructor='FrozenAwareOptimWrapperConstructor',
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
     paramwise_cfg=dict(
         norm_decay_mult=0.0,
