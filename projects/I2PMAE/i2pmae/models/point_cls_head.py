@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from .build_component import build_component
+from .layers.bias_corrected_batch_norm import BiasCorrectedBatchNorm1d
 
 
 @MODELS.register_module()
@@ -37,7 +38,7 @@ class PointClsHead(BaseModule):
         for hidden in hidden_channels:
             layers += [
                 nn.Linear(prev, hidden),
-                nn.BatchNorm1d(hidden),
+                BiasCorrectedBatchNorm1d(hidden),
                 nn.ReLU(inplace=True),
                 nn.Dropout(dropout)
             ]

@@ -1,9 +1,10 @@
 """Building blocks shared by the I2P-MAE encoder, decoder and heads."""
+from .bias_corrected_batch_norm import BiasCorrectedBatchNorm1d
 from .feature_propagation import FeaturePropagation
 from .token_embedding import TokenEmbedding
 from .transformer_layer import PointTransformerLayer, PointTransformerStage
 
 __all__ = [
-    'FeaturePropagation', 'TokenEmbedding', 'PointTransformerLayer',
-    'PointTransformerStage'
+    'BiasCorrectedBatchNorm1d', 'FeaturePropagation', 'TokenEmbedding',
+    'PointTransformerLayer', 'PointTransformerStage'
 ]

@@ -5,6 +5,7 @@ import torch
 from torch import Tensor, nn
 
 from ...ops import three_nn_interpolate
+from .bias_corrected_batch_norm import BiasCorrectedBatchNorm1d
 
 
 class _ConvBNAct(nn.Module):
@@ -14,7 +15,7 @@ class _ConvBNAct(nn.Module):
         super().__init__()
         self.net = nn.Sequential(
             nn.Conv1d(in_channels, out_channels, 1),
-            nn.BatchNorm1d(out_channels), nn.GELU())
+            BiasCorrectedBatchNorm1d(out_channels), nn.GELU())
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
@@ -26,10 +27,11 @@ class _ResidualConvBN(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.net1 = nn.Sequential(
-            nn.Conv1d(channels, channels, 1), nn.BatchNorm1d(channels),
-            nn.GELU())
+            nn.Conv1d(channels, channels, 1),
+            BiasCorrectedBatchNorm1d(channels), nn.GELU())
         self.net2 = nn.Sequential(
-            nn.Conv1d(channels, channels, 1), nn.BatchNorm1d(channels))
+            nn.Conv1d(channels, channels, 1),
+            BiasCorrectedBatchNorm1d(channels))
         self.act = nn.GELU()
 
     def forward(self, x: Tensor) -> Tensor:

@@ -2,6 +2,8 @@
 import torch
 from torch import Tensor, nn
 
+from .bias_corrected_batch_norm import BiasCorrectedBatchNorm1d
+
 
 class TokenEmbedding(nn.Module):
     """Embed each neighbourhood ``[K, C_in]`` into a single ``C_out`` token.
@@ -27,12 +29,13 @@ class TokenEmbedding(nn.Module):
         else:
             hidden = mid = in_channels
         self.first_conv = nn.Sequential(
-            nn.Conv1d(in_channels, hidden, 1), nn.BatchNorm1d(hidden),
-            nn.ReLU(inplace=True), nn.Conv1d(hidden, mid, 1))
+            nn.Conv1d(in_channels, hidden, 1),
+            BiasCorrectedBatchNorm1d(hidden), nn.ReLU(inplace=True),
+            nn.Conv1d(hidden, mid, 1))
         second_hidden = 512 if in_channels == 3 else out_channels
         self.second_conv = nn.Sequential(
             nn.Conv1d(2 * mid, second_hidden, 1),
-            nn.BatchNorm1d(second_hidden), nn.ReLU(inplace=True),
+            BiasCorrectedBatchNorm1d(second_hidden), nn.ReLU(inplace=True),
             nn.Conv1d(second_hidden, out_channels, 1))
 
     def forward(self, groups: Tensor) -> Tensor:
