@@ -7,21 +7,39 @@ from torch import Tensor
 
 from .point_tokenizer import TokenScale
 
+#: How a top-scale mask is carried to the finer scales (see
+#: :func:`propagate_mask`).
+PROPAGATION_MODES = ('stated', 'official')
+
 
 def propagate_mask(top_mask: Tensor,
-                   scales: Sequence[TokenScale]) -> List[Tensor]:
+                   scales: Sequence[TokenScale],
+                   propagation: str = 'stated') -> List[Tensor]:
     """Carry a top-scale mask down to every finer scale.
 
-    A token of scale ``s - 1`` is visible iff it is a neighbour of at least
-    one visible token of scale ``s``.
+    ``'stated'`` (the rule of the paper and the default): a token of scale
+    ``s - 1`` is visible iff it is a neighbour of at least one visible token
+    of scale ``s``.
+
+    ``'official'`` reproduces the official code exactly: it multiplies the
+    batch-offset neighbour indices by "coarse token visible" and scatters
+    "visible" at the products, so every masked coarse token sends its
+    neighbours to flat index 0. Whenever any token of scale ``s`` in the
+    batch is masked, token 0 of sample 0 at scale ``s - 1`` is therefore
+    marked visible too, neighbour of a visible token or not (the result of a
+    sample depends on its position in the batch).
 
     Args:
         top_mask (Tensor): bool ``[B, G_top]``, True = masked.
         scales (Sequence[TokenScale]): the tokenizer output, finest first.
+        propagation (str): ``'stated'`` or ``'official'``.
 
     Returns:
         list[Tensor]: bool masks ``[B, G_s]`` for every scale, finest first.
     """
+    if propagation not in PROPAGATION_MODES:
+        raise ValueError(f'propagation must be one of {PROPAGATION_MODES}, '
+                         f'got {propagation!r}')
     masks = [top_mask]
     for s in range(len(scales) - 1, 0, -1):
         idx = scales[s].idx  # [B, G_s, K] into scale s-1
@@ -33,7 +51,11 @@ def propagate_mask(top_mask: Tensor,
             dtype=torch.int32,
             device=idx.device)
         hits.scatter_add_(1, idx.reshape(b, g * k), visible.reshape(b, g * k))
-        masks.append(hits == 0)
+        fine_mask = hits == 0
+        if propagation == 'official':
+            # masked coarse tokens scatter "visible" at flat index 0
+            fine_mask[0, 0] &= ~masks[-1].any()
+        masks.append(fine_mask)
     return masks[::-1]
 
 
@@ -42,14 +64,26 @@ class BaseMaskGenerator(BaseModule):
 
     Args:
         mask_ratio (float): share of top-scale tokens to mask, in (0, 1).
+        propagation (str): how the top-scale mask reaches the finer scales
+            (:func:`propagate_mask`): ``'stated'`` (default; a fine token is
+            visible iff it neighbours a visible coarser token) or
+            ``'official'`` (bit-exact with the official code, which also
+            marks sample 0's token 0 visible at every finer scale; for
+            parity checks).
     """
 
-    def __init__(self, mask_ratio: float = 0.8) -> None:
+    def __init__(self,
+                 mask_ratio: float = 0.8,
+                 propagation: str = 'stated') -> None:
         super().__init__()
         if not 0.0 < float(mask_ratio) < 1.0:
             raise ValueError(
                 f'mask_ratio must lie in (0, 1), got {mask_ratio}')
+        if propagation not in PROPAGATION_MODES:
+            raise ValueError(f'propagation must be one of '
+                             f'{PROPAGATION_MODES}, got {propagation!r}')
         self.mask_ratio = float(mask_ratio)
+        self.propagation = propagation
 
     def num_masked(self, num_tokens: int) -> int:
         """Number of masked top-scale tokens (official rounding: floor)."""
@@ -92,4 +126,4 @@ class BaseMaskGenerator(BaseModule):
                 raise ValueError(
                     'top_mask must keep the same number of visible tokens '
                     f'in every sample, got {num_vis.tolist()}')
-        return propagate_mask(top_mask, scales)
+        return propagate_mask(top_mask, scales, self.propagation)

@@ -22,12 +22,15 @@ class GuidedMaskGenerator(BaseMaskGenerator):
     Args:
         mask_ratio (float): share of masked top-scale tokens, in (0, 1).
         temperature (float): softmax temperature (1 = official).
+        propagation (str): ``'stated'`` (default) or ``'official'``; see
+            :func:`propagate_mask`.
     """
 
     def __init__(self,
                  mask_ratio: float = 0.8,
-                 temperature: float = 1.0) -> None:
-        super().__init__(mask_ratio)
+                 temperature: float = 1.0,
+                 propagation: str = 'stated') -> None:
+        super().__init__(mask_ratio, propagation)
         if temperature <= 0:
             raise ValueError(
                 f'temperature must be positive, got {temperature}')

@@ -15,6 +15,8 @@ class RandomMaskGenerator(BaseMaskGenerator):
 
     Args:
         mask_ratio (float): share of masked top-scale tokens, in (0, 1).
+        propagation (str): ``'stated'`` (default) or ``'official'``; see
+            :func:`propagate_mask`.
     """
 
     def sample_top_mask(self,
