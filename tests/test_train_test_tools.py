@@ -20,6 +20,17 @@ def _tool(*args):
     return proc.stdout + proc.stderr
 
 
+def _tool_error(*args):
+    """Run a tool that must fail; returns its stderr."""
+    proc = subprocess.run(
+        [sys.executable] + list(args),
+        cwd=REPO,
+        capture_output=True,
+        text=True)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    return proc.stderr
+
+
 @pytest.fixture(scope='module')
 def synthetic_root(tmp_path_factory):
     root = tmp_path_factory.mktemp('synthetic')
@@ -30,9 +41,9 @@ def synthetic_root(tmp_path_factory):
 
 
 def _loader_opts(prefix, data_root):
+    # num_workers=0 alone: the tools turn the configs' persistent_workers off
     return [
         f'{prefix}.batch_size=4', f'{prefix}.num_workers=0',
-        f'{prefix}.persistent_workers=False',
         f'{prefix}.dataset.data_root={data_root}'
     ]
 
@@ -90,6 +101,70 @@ def test_pretrain_resume_finetune_and_test(synthetic_root, tmp_path):
                 '--cfg-options', *opts)
     acc = re.findall(r'accuracy/top1: ([0-9.]+)', log)
     assert acc and 0.0 <= float(acc[-1]) <= 100.0
+
+    # checkpoints whose weights do not fit the model are errors
+    pretrained = work / 'epoch_2.pth'
+    err = _tool_error('tools/test.py',
+                      'configs/i2pmae_finetune_synthetic_scanobjectnn.py',
+                      str(pretrained), '--work-dir', str(tmp_path / 'bad1'),
+                      '--cfg-options', *opts)
+    assert err.startswith(f'error: {pretrained} does not fit the '
+                          'PointClassifier model'), err[-3000:]
+    assert 'for evaluation' in err and re.search(r'\bhead\.\S+\.\*: ', err)
+    err = _tool_error('tools/train.py',
+                      'configs/i2pmae_finetune_synthetic_scanobjectnn.py',
+                      '--work-dir', str(tmp_path / 'bad2'), '--cfg-options',
+                      f'load_from={pretrained}',
+                      'model.backbone.embed_dims=[96,192,384]',
+                      'model.head.in_channels=768', *opts)
+    assert "the keys under 'backbone.'" in err, err[-3000:]
+    assert re.search(r'different shape: \d+ keys', err)
+    assert 'allow_partial_load=True' in err and len(err.splitlines()) < 20
+    err = _tool_error(
+        'tools/train.py', 'configs/i2pmae_pretrain_synthetic.py', '--work-dir',
+        str(tmp_path / 'bad3'), '--resume', str(fine / 'epoch_1.pth'),
+        '--cfg-options', *SMALL_MODEL,
+        *_loader_opts('train_dataloader', synthetic_root / 'ShapeNet55-34'))
+    assert 'belongs to a different model (saved by model type ' \
+        'PointClassifier, experiment i2pmae_finetune_synthetic_' in err, \
+        err[-3000:]
+
+
+def test_train_checks_the_resume_file_first(tmp_path):
+    corrupt = tmp_path / 'epoch_1.pth'
+    corrupt.write_bytes(b'PK\x03\x04 truncated')
+    missing = tmp_path / 'missing.pth'
+    for path, message in ((missing, f'checkpoint not found: {missing}'),
+                          (corrupt, f'checkpoint {corrupt} is truncated')):
+        proc = subprocess.run([
+            sys.executable, 'tools/train.py',
+            'configs/i2pmae_pretrain_synthetic.py', '--work-dir',
+            str(tmp_path), '--resume',
+            str(path)
+        ],
+                              cwd=REPO,
+                              capture_output=True,
+                              text=True)
+        assert proc.returncode != 0
+        assert proc.stderr.startswith(f'error: {message}'), proc.stderr[-2000:]
+        # nothing was built: a Runner would have made its log folder
+        assert not [p for p in tmp_path.iterdir() if p.is_dir()]
+    err = _tool_error('tools/test.py',
+                      'configs/i2pmae_finetune_synthetic_scanobjectnn.py',
+                      str(corrupt))
+    assert err.startswith(f'error: checkpoint {corrupt} is truncated')
+
+
+def test_persistent_workers_follow_num_workers():
+    from mmengine.config import Config
+
+    from projects.I2PMAE.i2pmae.engine import sync_persistent_workers
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs/i2pmae_finetune_synthetic_scanobjectnn.py'))
+    cfg.merge_from_dict({'train_dataloader.num_workers': 0})
+    assert sync_persistent_workers(cfg) == ['train_dataloader']
+    assert cfg.train_dataloader.persistent_workers is False
+    assert cfg.val_dataloader.persistent_workers is True
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmdet3d.registry import RUNNERS  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 
+from projects.I2PMAE.i2pmae.engine import (  # noqa: E402
+    CheckpointMismatchError, CorruptCheckpointError, check_checkpoint_file,
+    sync_persistent_workers)
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line arguments."""
@@ -40,10 +44,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     """Load the checkpoint and run the test loop."""
     args = parse_args(argv)
-    for path, what in ((args.config, 'config file'), (args.checkpoint,
-                                                      'checkpoint')):
-        if not osp.isfile(path):
-            raise SystemExit(f'error: {what} not found: {path}')
+    if not osp.isfile(args.config):
+        raise SystemExit(f'error: config file not found: {args.config}')
+    try:
+        check_checkpoint_file(args.checkpoint)
+    except (FileNotFoundError, CorruptCheckpointError) as e:
+        raise SystemExit(f'error: {e}')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -54,8 +60,13 @@ def main(argv=None) -> None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    sync_persistent_workers(cfg)
     # the config's runner_type (ConsoleSummaryRunner), else mmengine's Runner
-    RUNNERS.build(cfg).test()
+    runner = RUNNERS.build(cfg)
+    try:
+        runner.test()
+    except CheckpointMismatchError as e:
+        raise SystemExit(f'error: {e}')
 
 
 if __name__ == '__main__':

@@ -13,6 +13,11 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmdet3d.registry import RUNNERS  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
+
+from projects.I2PMAE.i2pmae.engine import (  # noqa: E402
+    CheckpointMismatchError, CorruptCheckpointError, check_checkpoint_file,
+    find_resumable_checkpoint, sync_persistent_workers)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -25,8 +30,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         nargs='?',
         type=str,
         const='auto',
-        help='resume from the given checkpoint, or from the latest one in '
-        'the work dir when no path is given')
+        help='resume from the given checkpoint, or from the newest readable '
+        'one in the work dir when no path is given (a fresh run when there '
+        'is none)')
     parser.add_argument(
         '--amp', action='store_true', help='mixed-precision training')
     parser.add_argument(
@@ -46,9 +52,26 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def build_config(args: argparse.Namespace) -> Config:
-    """Load the config and apply the command-line overrides."""
+    """Load the config and apply the command-line overrides.
+
+    Checks the checkpoint to resume from before anything is built: a missing
+    or truncated ``--resume`` file raises here; ``--resume`` without a path
+    takes the newest readable checkpoint of the work dir (skipping corrupt
+    ones with a warning) or, when there is none, starts a new run.
+
+    Args:
+        args (argparse.Namespace): the parsed command line.
+
+    Returns:
+        Config: the config to build the Runner from.
+
+    Raises:
+        FileNotFoundError: the config or the ``--resume`` file is missing.
+        CorruptCheckpointError: the ``--resume`` file is unreadable, or every
+            checkpoint of the work dir is.
+    """
     if not osp.isfile(args.config):
-        raise SystemExit(f'error: config file not found: {args.config}')
+        raise FileNotFoundError(f'config file not found: {args.config}')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -62,20 +85,36 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        found = find_resumable_checkpoint(cfg.work_dir)
+        if found is None:
+            print_log(
+                f'no checkpoint in {cfg.work_dir} to resume from: starting a '
+                'new run',
+                logger='current')
+            cfg.resume = False
+        else:
+            cfg.resume = True
+            cfg.load_from = found
     elif args.resume is not None:
         cfg.resume = True
-        cfg.load_from = args.resume
+        cfg.load_from = check_checkpoint_file(args.resume)
+    sync_persistent_workers(cfg)
     return cfg
 
 
 def main(argv=None) -> None:
     """Build the Runner from the config and train."""
     args = parse_args(argv)
+    try:
+        cfg = build_config(args)
+    except (FileNotFoundError, CorruptCheckpointError) as e:
+        raise SystemExit(f'error: {e}')
     # the config's runner_type (ConsoleSummaryRunner), else mmengine's Runner
-    runner = RUNNERS.build(build_config(args))
-    runner.train()
+    runner = RUNNERS.build(cfg)
+    try:
+        runner.train()
+    except CheckpointMismatchError as e:
+        raise SystemExit(f'error: {e}')
 
 
 if __name__ == '__main__':

@@ -20,7 +20,7 @@ svm_train_dataloader = dict(
     num_workers=8,
     persistent_workers=False,
     drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    sampler=dict(type='SeededSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
         type=svm_dataset_type,
@@ -34,7 +34,7 @@ svm_test_dataloader = dict(
     num_workers=8,
     persistent_workers=False,
     drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    sampler=dict(type='SeededSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
         type=svm_dataset_type,

@@ -32,7 +32,7 @@ train_dataloader = dict(
     num_workers=8,
     persistent_workers=True,
     drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='SeededSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
         type=dataset_type,
@@ -45,7 +45,7 @@ val_dataloader = dict(
     num_workers=8,
     persistent_workers=True,
     drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    sampler=dict(type='SeededSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
         type=dataset_type,

@@ -22,3 +22,8 @@ model = dict(
         hidden_channels=[256, 256],
         dropout=0.5,
         loss=dict(type='SmoothCrossEntropyLoss', smoothing=0.0)))
+# Fine-tuning starts from a pretrained checkpoint (``load_from``): its
+# encoder must load in full (CheckpointCompatibilityHook fails otherwise);
+# the head starts from its initialisation and the checkpoint's
+# pretraining-only keys (decoder, heads, final norms) are left unused.
+load_from_required_keys = ['backbone.']

@@ -9,6 +9,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.registry import DefaultScope
 
 from .file_io import require_path
+from .samplers import isolated_rng
 
 
 def build_pipeline(pipeline: Sequence[Union[dict, Callable]]) -> List:
@@ -52,6 +53,13 @@ class BasePointCloudDataset(BaseDataset):
     with normals) to a copy of the data info and runs the pipeline. Data
     infos also carry ``gt_label`` (int) and, for segmentation,
     ``pts_semantic_mask``.
+
+    An index that carries a seed (a
+    :class:`~.samplers.SeededIndex` from :class:`~.samplers.SeededSampler`)
+    runs the pipeline under that seed (:func:`~.samplers.isolated_rng`): the
+    sample's augmentation is then a pure function of (seed, epoch, position)
+    and the global RNGs of the calling process are left as they were. A
+    plain ``int`` index draws from the global RNGs as usual.
 
     Args:
         data_root (str): the dataset folder.
@@ -180,6 +188,23 @@ class BasePointCloudDataset(BaseDataset):
         return dict(
             points=self.select_columns(points,
                                        f'sample {data_info["sample_idx"]}'))
+
+    def __getitem__(self, idx: int) -> dict:
+        """Sample ``idx`` through the pipeline.
+
+        Args:
+            idx (int): sample index; a :class:`~.samplers.SeededIndex` runs
+                the pipeline (and any refetch of another sample) under its
+                seed.
+
+        Returns:
+            dict: the pipeline's output.
+        """
+        seed = getattr(idx, 'seed', None)
+        if seed is None:
+            return super().__getitem__(idx)
+        with isolated_rng(seed):
+            return super().__getitem__(int(idx))
 
     def prepare_data(self, idx: int) -> Optional[dict]:
         """Load the cloud of sample ``idx`` and run the pipeline on it.
