@@ -233,7 +233,7 @@ def test_dataset_configs(synthetic_root):
             for key in keys:
                 loader = cfg[key]
                 assert loader['collate_fn']['type'] == 'default_collate'
-                assert loader['sampler']['type'] == 'DefaultSampler'
+                assert loader['sampler']['type'] == 'SeededSampler'
                 assert loader['sampler']['shuffle'] == (
                     key == 'train_dataloader')
                 dataset = loader['dataset'].to_dict()
