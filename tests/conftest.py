@@ -4,6 +4,7 @@ import os.path as osp
 
 import pytest
 import torch
+from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 
 import projects.I2PMAE.i2pmae  # noqa: F401  (registers the plugin)
@@ -30,6 +31,20 @@ def parity_fixture_path():
 def parity_fixture(parity_fixture_path):
     """The loaded official-parity fixture (a trusted, project-owned file)."""
     return torch.load(parity_fixture_path, weights_only=False)
+
+
+class ToyRegressor(BaseModel):
+    """A linear layer trained with an L2 loss."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 1)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        out = self.linear(inputs)
+        if mode == 'loss':
+            return dict(loss=((out - data_samples)**2).mean())
+        return out
 
 
 requires_cuda = pytest.mark.skipif(

@@ -11,10 +11,10 @@ import textwrap
 import numpy as np
 import pytest
 import torch
+from conftest import ToyRegressor
 from mmengine.evaluator import BaseMetric
 from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
-from mmengine.model import BaseModel
 from mmengine.runner import Runner, load_checkpoint
 from torch.utils.data import Dataset
 
@@ -33,20 +33,6 @@ class ToyPairs(Dataset):
         return dict(
             inputs=torch.randn(2, generator=gen),
             data_samples=torch.tensor([float(i % 2)]))
-
-
-class ToyRegressor(BaseModel):
-    """A linear layer trained with an L2 loss."""
-
-    def __init__(self):
-        super().__init__()
-        self.linear = torch.nn.Linear(2, 1)
-
-    def forward(self, inputs, data_samples=None, mode='tensor'):
-        out = self.linear(inputs)
-        if mode == 'loss':
-            return dict(loss=((out - data_samples)**2).mean())
-        return out
 
 
 class ToyScore(BaseMetric):

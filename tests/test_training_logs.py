@@ -9,10 +9,10 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import ToyRegressor
 from mmdet3d.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS, RUNNERS
 from mmengine.config import Config
 from mmengine.logging import MMLogger
-from mmengine.model import BaseModel
 from mmengine.optim import DefaultOptimWrapperConstructor, build_optim_wrapper
 
 from projects.I2PMAE.i2pmae.engine import (ConsoleSummaryRunner,
@@ -197,27 +197,13 @@ def test_without_paramwise_cfg_the_summary_says_frozen_stay(pretrain, logged):
 # ------------------------------------------------------ ConsoleSummaryRunner
 
 
-class TinyRegressor(BaseModel):
-    """A linear layer trained with an L2 loss."""
-
-    def __init__(self):
-        super().__init__()
-        self.linear = torch.nn.Linear(2, 1)
-
-    def forward(self, inputs, data_samples=None, mode='tensor'):
-        out = self.linear(inputs)
-        if mode == 'loss':
-            return dict(loss=((out - data_samples)**2).mean())
-        return out
-
-
 def build_summary_runner(work_dir, log_level='INFO'):
     data = [
         dict(inputs=torch.full((2, ), float(i)), data_samples=torch.ones(1))
         for i in range(4)
     ]
     return ConsoleSummaryRunner(
-        model=TinyRegressor(),
+        model=ToyRegressor(),
         work_dir=str(work_dir),
         experiment_name=f'console_summary_{work_dir.name}_{log_level}',
         train_dataloader=dict(
