@@ -96,13 +96,22 @@ def test_param_groups_equal_the_default_constructors(which, request):
     assert type(ours.optimizer) is type(default.optimizer)
     assert param_groups(ours, model) == param_groups(default, model)
     assert ours.optimizer.defaults == default.optimizer.defaults
+    block = 'backbone.stages.0.blocks.0.'
     # the decay multipliers of the schedule are applied
     options = {names[0]: group for names, group in param_groups(ours, model)}
     base_wd = optim_wrapper['optimizer']['weight_decay']
     assert {g['weight_decay'] for g in options.values()} == {0.0, base_wd}
-    assert all(g['lr'] == optim_wrapper['optimizer']['lr']
-               for g in options.values())
-    block = 'backbone.stages.0.blocks.0.'
+    # so are the learning-rate multipliers of ``custom_keys`` (the short
+    # synthetic fine-tuning schedule trains the head at 10x)
+    custom = optim_wrapper['paramwise_cfg'].get('custom_keys', {})
+    for name, group in options.items():
+        mult = [v.get('lr_mult', 1.0) for k, v in custom.items() if k in name]
+        assert group['lr'] == pytest.approx(
+            optim_wrapper['optimizer']['lr'] * (mult[0] if mult else 1.0)), \
+            name
+    if which == 'finetune':
+        assert options['head.mlp.0.weight']['lr'] == pytest.approx(
+            10 * options[block + 'attn.proj.weight']['lr'])
     assert options[block + 'norm1.weight']['weight_decay'] == 0.0
     assert options[block + 'attn.proj.bias']['weight_decay'] == 0.0
     assert options[block + 'attn.proj.weight']['weight_decay'] == base_wd
