@@ -19,7 +19,18 @@ train_dataloader = dict(
     num_workers=2,
     dataset=dict(data_root='data/synthetic/ShapeNet55-34'))
 max_epochs = 4
-train_cfg = dict(max_epochs=max_epochs)
+# the linear SVM validates once, after the last epoch (val_begin: shorter
+# runs made with --cfg-options train_cfg.max_epochs=N < 4 skip it and never
+# read the SVM data; lazy_init: the data is read when it first runs)
+train_cfg = dict(
+    max_epochs=max_epochs, val_begin=max_epochs, val_interval=max_epochs)
+val_cfg = dict(lazy_init=True)
+# the SVM data of synthetic_modelnet40_svm.py (128 train / 64 test clouds)
+svm_data_root = 'data/synthetic/modelnet40_ply_hdf5_2048'
+svm_train_dataloader = dict(
+    batch_size=32, num_workers=2, dataset=dict(data_root=svm_data_root))
+svm_test_dataloader = dict(
+    batch_size=32, num_workers=2, dataset=dict(data_root=svm_data_root))
 param_scheduler = [
     dict(
         type='LinearLR',

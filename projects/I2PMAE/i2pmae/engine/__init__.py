@@ -5,9 +5,12 @@ from .checkpoint_compatibility_hook import (CheckpointCompatibilityHook,
                                             CheckpointMismatchError)
 from .console_summary_runner import ConsoleSummaryRunner, LogFileOnly
 from .dataloader_cfg import sync_persistent_workers
+from .feature_extraction import extract_features
 from .frozen_aware_optim_constructor import (
     FrozenAwareOptimWrapperConstructor, frozen_parameter_counts)
 from .iteration_seed_hook import IterationSeedHook, iteration_seed
+from .linear_svm_loops import (LinearSVMTestLoop, LinearSVMValLoop,
+                               dataloader_from_config)
 from .resumable_checkpoint import (CorruptCheckpointError,
                                    check_checkpoint_file,
                                    find_resumable_checkpoint)
@@ -20,5 +23,6 @@ __all__ = [
     'CorruptCheckpointError', 'check_checkpoint_file',
     'find_resumable_checkpoint', 'StateDictDiff', 'checkpoint_state_dict',
     'FrozenAwareOptimWrapperConstructor', 'frozen_parameter_counts',
-    'ConsoleSummaryRunner', 'LogFileOnly'
+    'ConsoleSummaryRunner', 'LogFileOnly', 'extract_features',
+    'LinearSVMValLoop', 'LinearSVMTestLoop', 'dataloader_from_config'
 ]
