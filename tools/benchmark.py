@@ -9,6 +9,7 @@ Examples::
     python tools/benchmark.py pretrain --config configs/i2pmae_pretrain.py \
         --batch-size 8
     python tools/benchmark.py data --root data/synthetic
+    python tools/benchmark.py svm --config configs/i2pmae_pretrain.py
 """
 import argparse
 import importlib
