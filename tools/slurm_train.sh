@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # Usage: tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [options]
+# One training process per GPU (NCCL) on a Slurm cluster; CPU-only runs use
+# tools/dist_train.sh (torchrun) instead.
+# Python: ${I2PMAE_VENV:-<repo>/.venv}/bin/python when it exists, else the
+# python on PATH.
 set -x
 PARTITION=$1
 JOB_NAME=$2
@@ -10,8 +14,11 @@ GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 PY_ARGS=${@:5}
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+py="${I2PMAE_VENV:-$repo/.venv}/bin/python"
+[ -x "$py" ] || py=python
 
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
+PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}" \
 srun -p ${PARTITION} \
     --job-name=${JOB_NAME} \
     --gres=gpu:${GPUS_PER_NODE} \
@@ -20,4 +27,5 @@ srun -p ${PARTITION} \
     --cpus-per-task=${CPUS_PER_TASK} \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS} \
-    python -u tools/train.py ${CONFIG} --work-dir=${WORK_DIR} --launcher="slurm" ${PY_ARGS}
+    "$py" -u "$repo/tools/train.py" ${CONFIG} --work-dir=${WORK_DIR} \
+    --launcher="slurm" ${PY_ARGS}

@@ -24,7 +24,9 @@ custom_hooks = [
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),
+    # 'auto': NCCL on GPUs, gloo when no GPU is visible (DeviceAwareRunner,
+    # the base of the runner_type below)
+    dist_cfg=dict(backend='auto'),
 )
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(
@@ -38,5 +40,6 @@ resume = False
 allow_partial_load = False
 randomness = dict(seed=0, deterministic=False)
 # mmengine's Runner with the environment, config and hook-order dumps in
-# the log file only (one summary line on the console)
+# the log file only (one summary line on the console), distributed on CPUs
+# (gloo) as well as GPUs (NCCL)
 runner_type = 'ConsoleSummaryRunner'

@@ -5,6 +5,7 @@ from .checkpoint_compatibility_hook import (CheckpointCompatibilityHook,
                                             CheckpointMismatchError)
 from .console_summary_runner import ConsoleSummaryRunner, LogFileOnly
 from .dataloader_cfg import sync_persistent_workers
+from .device_aware_runner import DeviceAwareRunner, resolve_dist_backend
 from .feature_extraction import extract_features
 from .frozen_aware_optim_constructor import (
     FrozenAwareOptimWrapperConstructor, frozen_parameter_counts)
@@ -23,6 +24,7 @@ __all__ = [
     'CorruptCheckpointError', 'check_checkpoint_file',
     'find_resumable_checkpoint', 'StateDictDiff', 'checkpoint_state_dict',
     'FrozenAwareOptimWrapperConstructor', 'frozen_parameter_counts',
-    'ConsoleSummaryRunner', 'LogFileOnly', 'extract_features',
-    'LinearSVMValLoop', 'LinearSVMTestLoop', 'dataloader_from_config'
+    'ConsoleSummaryRunner', 'LogFileOnly', 'DeviceAwareRunner',
+    'resolve_dist_backend', 'extract_features', 'LinearSVMValLoop',
+    'LinearSVMTestLoop', 'dataloader_from_config'
 ]

@@ -7,7 +7,8 @@ from typing import Optional, Union
 import torch
 from mmdet3d.registry import RUNNERS
 from mmengine.logging import MMLogger
-from mmengine.runner import Runner
+
+from .device_aware_runner import DeviceAwareRunner
 
 __all__ = ['ConsoleSummaryRunner', 'LogFileOnly']
 
@@ -40,12 +41,13 @@ class LogFileOnly(logging.Filter):
 
 
 @RUNNERS.register_module()
-class ConsoleSummaryRunner(Runner):
+class ConsoleSummaryRunner(DeviceAwareRunner):
     """:class:`~mmengine.runner.Runner` that keeps its dumps in the log file.
 
-    Identical to mmengine's Runner except for the console: the environment,
-    config and hook-order dumps go to the log file only (see
-    :class:`LogFileOnly`) and the console gets one line instead, e.g.
+    Identical to :class:`DeviceAwareRunner` (mmengine's Runner, distributed
+    on CPUs too) except for the console: the environment, config and
+    hook-order dumps go to the log file only (see :class:`LogFileOnly`) and
+    the console gets one line instead, e.g.
     ``PyTorch 2.6.0, CUDA available: True, world size 1, seed 0;
     environment, config and hook order in work_dirs/x/<time>/<time>.log;
     config saved as work_dirs/x/x.py``. Select it with
