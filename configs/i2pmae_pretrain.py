@@ -9,9 +9,9 @@ _base_ = [
     './_base_/default_runtime.py'
 ]
 train_dataloader = dict(batch_size=16)
-# the finest scale's output norm feeds no decoder stage (as officially)
-model_wrapper_cfg = dict(
-    type='MMDistributedDataParallel', find_unused_parameters=True)
+# every trainable parameter receives a gradient in each step (the encoder
+# builds no norm for the finest scale, which no decoder stage reads), so
+# DDP runs without find_unused_parameters
 # Linear-SVM evaluation of the encoder feature (I2PMAE.extract_feat) on the
 # svm_* dataloaders (ModelNet40, 1024 points: modelnet40_svm.py). The loops
 # name those config keys, so a config that replaces svm_train_dataloader /

@@ -88,8 +88,12 @@ def build_pretrain_model(cfg: dict,
     """
     num_scales = len(cfg['num_groups'])
     decoded = num_scales - len(cfg['decoder_dims'])
+    components = tokenizer_and_encoder(cfg, final_norm=True)
+    # the official encoder normalises every scale (the recorded x_vis),
+    # the finer ones unread; I2PMAE's default builds only the read norms
+    components['backbone']['norm_scales'] = list(range(num_scales))
     return I2PMAE(
-        **tokenizer_and_encoder(cfg, final_norm=True),
+        **components,
         neck=dict(
             type='I2PMAEDecoder',
             embed_dims=cfg['decoder_dims'],

@@ -8,7 +8,10 @@ The official ``base_model`` state dict (with or without ``module.``
 prefixes and the frozen ``clip_model.*``) of the pretraining model or of a
 fine-tuning classifier is renamed to this plugin's keys; the result loads
 into ``I2PMAE`` / ``PointClassifier`` with no missing or unexpected keys
-(an encoder-only dict loads into ``I2PMAEEncoder``).
+(an encoder-only dict loads into ``I2PMAEEncoder``), except that a
+pretraining checkpoint's ``backbone.norms.0.*`` (the official finest-scale
+encoder norm, which nothing reads and ``I2PMAE`` does not build) is
+reported unused.
 """
 import argparse
 import os

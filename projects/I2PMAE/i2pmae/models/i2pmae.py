@@ -1,18 +1,46 @@
 """The I2P-MAE self-supervised algorithm."""
 import contextlib
-from typing import Dict, List, Optional
+import inspect
+from typing import Dict, List, Optional, Union
 
 import torch
 from mmdet3d.registry import MODELS
 from mmengine.model import BaseModel
+from mmengine.registry import DefaultScope
 from mmengine.structures import BaseDataElement
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..ops.gather_points import gather_points_unchecked
 from .base_mask_generator import propagate_mask
 from .build_component import build_component
 from .guided_mask_generator import GuidedMaskGenerator
 from .i2pmae_encoder import pack_visible
+
+
+def _config_value(cfg: dict, key: str):
+    """``cfg[key]``, or the default of the registered class's argument.
+
+    Args:
+        cfg (dict): a component config with ``type``.
+        key (str): an argument of that type.
+
+    Returns:
+        object: the value the built component gets for ``key``; None when
+        the type is unknown or has no default for it (building it fails
+        with the registry's own error).
+    """
+    if key in cfg:
+        return cfg[key]
+    component = cfg.get('type')
+    if isinstance(component, str):
+        with DefaultScope.overwrite_default_scope('mmdet3d'):
+            component = MODELS.get(component)
+    if component is None:
+        return None
+    param = inspect.signature(component).parameters.get(key)
+    if param is None or param.default is inspect.Parameter.empty:
+        return None
+    return param.default
 
 
 @MODELS.register_module()
@@ -62,7 +90,8 @@ class I2PMAE(BaseModel):
             data_preprocessor=build_component(data_preprocessor),
             init_cfg=init_cfg)
         self.tokenizer = build_component(tokenizer)
-        self.backbone = build_component(backbone)
+        self.backbone = build_component(
+            self._with_read_norm_scales(backbone, neck))
         self.neck = build_component(neck)
         self.head = build_component(head)
         self.mask_generator = build_component(mask_generator)
@@ -72,6 +101,41 @@ class I2PMAE(BaseModel):
         #: optional callable ``name -> context manager`` timing each stage
         self.stage_timer = None
         self._check_consistency()
+
+    @staticmethod
+    def _with_read_norm_scales(
+            backbone: Union[dict, nn.Module],
+            neck: Union[dict, nn.Module]) -> Union[dict, nn.Module]:
+        """The backbone config, normalising only the scales that are read.
+
+        Pretraining reads the encoder outputs of the scales the decoder
+        decodes, the top ones (the top scale is also the linear-SVM
+        feature); a norm on a finer scale would never receive a gradient
+        (the official encoder has one). Unless the config sets
+        ``norm_scales``, the encoder is built with norms at the read scales
+        only.
+
+        Args:
+            backbone (dict | nn.Module): the backbone config (a built module
+                is returned as it is).
+            neck (dict | nn.Module): the decoder config or module.
+
+        Returns:
+            dict | nn.Module: ``backbone``, with ``norm_scales`` when it is
+            a config that leaves it unset.
+        """
+        if not isinstance(backbone, dict) or 'norm_scales' in backbone:
+            return backbone
+        enc_dims = _config_value(backbone, 'embed_dims')
+        dec_dims = neck.embed_dims if isinstance(
+            neck, nn.Module) else _config_value(neck, 'embed_dims')
+        if enc_dims is None or dec_dims is None:
+            return backbone
+        num_scales, num_stages = len(enc_dims), len(dec_dims)
+        backbone = dict(backbone)
+        backbone['norm_scales'] = list(
+            range(max(num_scales - num_stages, 0), num_scales))
+        return backbone
 
     @property
     def with_teacher(self) -> bool:
@@ -101,6 +165,13 @@ class I2PMAE(BaseModel):
                     f'neck.embed_dims[{i}]={dim} must equal the encoder '
                     f'channels of scale {num_scales - 1 - i} '
                     f'(backbone.embed_dims[{num_scales - 1 - i}]={enc_dim})')
+        read = set(range(self.decoded_scale, num_scales))
+        if self.backbone.norms is not None and not read <= set(
+                self.backbone.norm_scales):
+            raise ValueError(
+                f'backbone.norm_scales={self.backbone.norm_scales} must '
+                f'include every scale the decoder reads ({sorted(read)}); '
+                'leave it unset to normalise exactly those')
         if self.head.rec_3d.in_features != self.neck.embed_dims[-1]:
             raise ValueError(
                 f'head.in_channels={self.head.rec_3d.in_features} must '

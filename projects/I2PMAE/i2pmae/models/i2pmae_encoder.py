@@ -85,6 +85,11 @@ class I2PMAEEncoder(BaseModule):
             tokens whose centres lie closer than this (0 = global).
         final_norm (bool): apply a LayerNorm per scale to the outputs
             (pretraining); fine-tuning models use their own norm instead.
+        norm_scales (Sequence[int], optional): with ``final_norm``, the
+            scales (finest = 0) whose outputs are normalised; the others
+            are output as their last transformer layer leaves them and
+            build no norm. None: every scale. :class:`I2PMAE` sets it to
+            the scales its decoder reads, so no norm goes untrained.
         mlp_ratio (float): MLP expansion of the transformer layers.
         init_cfg (dict, optional): mmengine init config (e.g. Pretrained).
     """
@@ -96,6 +101,7 @@ class I2PMAEEncoder(BaseModule):
                  drop_path_rate: float = 0.1,
                  local_radius: Optional[Sequence[float]] = None,
                  final_norm: bool = True,
+                 norm_scales: Optional[Sequence[int]] = None,
                  mlp_ratio: float = 4.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -140,8 +146,23 @@ class I2PMAEEncoder(BaseModule):
                     drop_path=dpr[start:start + depths[s]],
                     mlp_ratio=mlp_ratio))
             start += depths[s]
-        self.norms = nn.ModuleList([nn.LayerNorm(d) for d in embed_dims
-                                    ]) if final_norm else None
+        if norm_scales is None:
+            norm_scales = range(self.num_scales)
+        norm_scales = list(norm_scales)
+        if not all(
+                isinstance(s, int) and 0 <= s < self.num_scales
+                for s in norm_scales):
+            raise ValueError(
+                f'norm_scales must list scale indices in [0, '
+                f'{self.num_scales}) (len(embed_dims)={self.num_scales}), '
+                f'got {norm_scales}')
+        #: the scales whose outputs are normalised (empty without norms)
+        self.norm_scales = sorted(set(norm_scales)) if final_norm else []
+        # Identity at the other scales keeps the key of scale s norms.<s>.*
+        self.norms = nn.ModuleList([
+            nn.LayerNorm(d) if s in self.norm_scales else nn.Identity()
+            for s, d in enumerate(embed_dims)
+        ]) if final_norm else None
 
     def init_weights(self) -> None:
         """Truncated-normal (std 0.02) linear/conv weights, zero biases."""
@@ -186,8 +207,8 @@ class I2PMAEEncoder(BaseModule):
                 True = masked (from a mask generator). None = all visible.
 
         Returns:
-            EncoderOutput: per-scale features (normalised if
-            ``final_norm``), validity and token indices.
+            EncoderOutput: per-scale features (normalised at
+            ``norm_scales`` if ``final_norm``), validity and token indices.
         """
         if len(scales) != self.num_scales:
             raise ValueError(
