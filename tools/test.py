@@ -3,7 +3,7 @@
 Usage::
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR]
-        [--cfg-options key=value ...] [--launcher pytorch]
+        [--cfg-options [+]key=value ...] [--launcher pytorch]
 """
 import argparse
 import os
@@ -17,6 +17,8 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from projects.I2PMAE.i2pmae.engine import (  # noqa: E402
     CheckpointMismatchError, CorruptCheckpointError, check_checkpoint_file,
     sync_persistent_workers)
+from projects.I2PMAE.i2pmae.engine.config_checks import (  # noqa: E402
+    CFG_OPTIONS_HELP, ConfigCheckError, apply_cfg_options, check_data_paths)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -26,10 +28,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where to save logs')
     parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries')
+        '--cfg-options', nargs='+', action=DictAction, help=CFG_OPTIONS_HELP)
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -52,8 +51,11 @@ def main(argv=None) -> None:
         raise SystemExit(f'error: {e}')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    try:
+        apply_cfg_options(cfg, args.cfg_options)
+        check_data_paths(cfg, 'test')
+    except (FileNotFoundError, ConfigCheckError) as e:
+        raise SystemExit(f'error: {e}')
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

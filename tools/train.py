@@ -3,7 +3,7 @@
 Usage::
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--cfg-options key=value ...] [--launcher pytorch]
+        [--cfg-options [+]key=value ...] [--launcher pytorch]
 """
 import argparse
 import os
@@ -18,6 +18,8 @@ from mmengine.logging import print_log  # noqa: E402
 from projects.I2PMAE.i2pmae.engine import (  # noqa: E402
     CheckpointMismatchError, CorruptCheckpointError, check_checkpoint_file,
     find_resumable_checkpoint, sync_persistent_workers)
+from projects.I2PMAE.i2pmae.engine.config_checks import (  # noqa: E402
+    CFG_OPTIONS_HELP, ConfigCheckError, apply_cfg_options, check_data_paths)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -36,10 +38,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--amp', action='store_true', help='mixed-precision training')
     parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries, e.g. train_cfg.max_epochs=1')
+        '--cfg-options', nargs='+', action=DictAction, help=CFG_OPTIONS_HELP)
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -54,7 +53,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 def build_config(args: argparse.Namespace) -> Config:
     """Load the config and apply the command-line overrides.
 
-    Checks the checkpoint to resume from before anything is built: a missing
+    Checks the ``--cfg-options`` keys (:func:`apply_cfg_options`), the
+    dataset folders of the run (:func:`check_data_paths`) and the
+    checkpoint to resume from before anything is built: a missing
     or truncated ``--resume`` file raises here; ``--resume`` without a path
     takes the newest readable checkpoint of the work dir (skipping corrupt
     ones with a warning) or, when there is none, starts a new run.
@@ -66,7 +67,9 @@ def build_config(args: argparse.Namespace) -> Config:
         Config: the config to build the Runner from.
 
     Raises:
-        FileNotFoundError: the config or the ``--resume`` file is missing.
+        FileNotFoundError: the config, the ``--resume`` file or a dataset
+            folder is missing.
+        ConfigCheckError: a ``--cfg-options`` key is not in the config.
         CorruptCheckpointError: the ``--resume`` file is unreadable, or every
             checkpoint of the work dir is.
     """
@@ -74,8 +77,7 @@ def build_config(args: argparse.Namespace) -> Config:
         raise FileNotFoundError(f'config file not found: {args.config}')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    apply_cfg_options(cfg, args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
@@ -99,6 +101,7 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg.resume = True
         cfg.load_from = check_checkpoint_file(args.resume)
     sync_persistent_workers(cfg)
+    check_data_paths(cfg, 'train')
     return cfg
 
 
@@ -107,7 +110,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     try:
         cfg = build_config(args)
-    except (FileNotFoundError, CorruptCheckpointError) as e:
+    except (FileNotFoundError, CorruptCheckpointError, ConfigCheckError) as e:
         raise SystemExit(f'error: {e}')
     # the config's runner_type (ConsoleSummaryRunner), else mmengine's Runner
     runner = RUNNERS.build(cfg)
