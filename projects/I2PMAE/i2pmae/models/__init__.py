@@ -13,6 +13,7 @@ from .point_cls_head import PointClsHead
 from .point_data_preprocessor import PointCloudDataPreprocessor
 from .point_tokenizer import MultiScalePointTokenizer, TokenScale
 from .random_mask_generator import RandomMaskGenerator
+from .vote_views import VoteViews, official_vote_pipeline
 
 __all__ = [
     'BaseMaskGenerator', 'propagate_mask', 'CLIPTeacher',
@@ -20,5 +21,5 @@ __all__ = [
     'I2PMAEEncoder', 'I2PMAEHead', 'ChamferL2Loss', 'SmoothCrossEntropyLoss',
     'chamfer_l2', 'MultiViewDepthProjector', 'PointClassifier', 'PointClsHead',
     'PointCloudDataPreprocessor', 'MultiScalePointTokenizer', 'TokenScale',
-    'RandomMaskGenerator'
+    'RandomMaskGenerator', 'VoteViews', 'official_vote_pipeline'
 ]
