@@ -1,6 +1,18 @@
 # Fine-tuning on ModelNet40 with 1024 points (official settings: 48/24/24
 # neighbours, mean+max pooling, label smoothing 0.2). Start from a
 # pretrained checkpoint with ``--cfg-options load_from=PRETRAINED.pth``.
+#
+# Nothing is selected on the test split: training uses 80% of the train
+# split, validation (every epoch, ``save_best``) the stratified 20% held out
+# from it (``StratifiedHoldoutDataset``, seed ``holdout_seed``). The test
+# split is scored after the last epoch (``FinalTestHook``) and by
+#   python tools/test.py configs/i2pmae_finetune_modelnet40.py CKPT
+# plain (``accuracy/top1``: FPS to 1024 points) and with the paper's voting
+# (``vote/accuracy/top1``: logits averaged over 10 views, each a random 1024
+# of the 1200 FPS points, scaled per axis by U(2/3, 3/2) and shifted by
+# U(-0.2, 0.2); drawn per sample from ``model.test_cfg.seed``). Validation
+# never votes. The official protocol, which keeps the checkpoint of the best
+# test-split epoch, is i2pmae_finetune_modelnet40_official_protocol.py.
 _base_ = [
     './_base_/models/point_classifier.py', './_base_/datasets/modelnet40.py',
     './_base_/schedules/finetune_adamw_cosine_300e.py',
@@ -13,6 +25,45 @@ model = dict(
     head=dict(
         in_channels=384,
         num_classes=40,
-        loss=dict(type='SmoothCrossEntropyLoss', smoothing=0.2)))
+        loss=dict(type='SmoothCrossEntropyLoss', smoothing=0.2)),
+    test_cfg=dict(num_points=1024, votes=10, seed=0))
+
+# Evaluation clouds: 1200 points in FPS order. Predictions use the first
+# 1024 (the same as FPS to 1024); each vote a random 1024 of the 1200.
+test_pipeline = [
+    dict(type='PointCloudNormalize'),
+    dict(type='PointCloudFPSSample', num_points=1200),
+    dict(type='PackPointCloudInputs'),
+]
+# the same share and seed for both parts (other values would overlap them)
+holdout = 0.2
+holdout_seed = 0
+train_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='StratifiedHoldoutDataset',
+        dataset=_base_.train_dataloader.dataset,
+        holdout=holdout,
+        seed=holdout_seed,
+        subset='train'))
+val_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='StratifiedHoldoutDataset',
+        dataset=dict(
+            _base_.train_dataloader.dataset,
+            pipeline=test_pipeline,
+            test_mode=True),
+        holdout=holdout,
+        seed=holdout_seed,
+        subset='val'))
+test_dataloader = dict(
+    _base_.test_dataloader,
+    dataset=dict(_base_.test_dataloader.dataset, pipeline=test_pipeline))
+test_evaluator = [
+    dict(type='mmpretrain.Accuracy', topk=(1, )),
+    dict(type='VoteAccuracy', topk=(1, )),
+]
 default_hooks = dict(
     checkpoint=dict(save_best='accuracy/top1', rule='greater'))
+custom_hooks = _base_.custom_hooks + [dict(type='FinalTestHook')]

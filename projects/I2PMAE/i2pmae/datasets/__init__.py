@@ -13,11 +13,12 @@ from .modelnet40_h5_dataset import ModelNet40H5Dataset
 from .scanobjectnn_dataset import ScanObjectNNDataset
 from .shapenet55_dataset import ShapeNet55Dataset
 from .shapenet_part_dataset import ShapeNetPartDataset
+from .stratified_holdout_dataset import StratifiedHoldoutDataset
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
     'BasePointCloudDataset', 'ShapeNet55Dataset', 'ModelNet40Dataset',
     'ModelNet40H5Dataset', 'ScanObjectNNDataset', 'ModelNet40FewShotDataset',
     'ShapeNetPartDataset', 'MODELNET40_CLASSES', 'SCANOBJECTNN_CLASSES',
-    'SHAPENETPART_SEG_CLASSES'
+    'SHAPENETPART_SEG_CLASSES', 'StratifiedHoldoutDataset'
 ]

@@ -7,6 +7,7 @@ from .console_summary_runner import ConsoleSummaryRunner, LogFileOnly
 from .dataloader_cfg import sync_persistent_workers
 from .device_aware_runner import DeviceAwareRunner, resolve_dist_backend
 from .feature_extraction import extract_features
+from .final_test_hook import FinalTestHook
 from .frozen_aware_optim_constructor import (
     FrozenAwareOptimWrapperConstructor, frozen_parameter_counts)
 from .iteration_seed_hook import IterationSeedHook, iteration_seed
@@ -26,5 +27,5 @@ __all__ = [
     'FrozenAwareOptimWrapperConstructor', 'frozen_parameter_counts',
     'ConsoleSummaryRunner', 'LogFileOnly', 'DeviceAwareRunner',
     'resolve_dist_backend', 'extract_features', 'LinearSVMValLoop',
-    'LinearSVMTestLoop', 'dataloader_from_config'
+    'LinearSVMTestLoop', 'dataloader_from_config', 'FinalTestHook'
 ]
