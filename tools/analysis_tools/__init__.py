@@ -1,0 +1,1 @@
+"""Analysis tools: reading finished runs and summarising several of them."""
