@@ -51,6 +51,18 @@ requires_cuda = pytest.mark.skipif(
     not torch.cuda.is_available(), reason='needs a CUDA device')
 
 
+@pytest.fixture(scope='module', autouse=True)
+def mmdet3d_default_scope_of_module():
+    """Build module-scoped fixtures in the ``mmdet3d`` scope too.
+
+    Autouse fixtures run first within their scope, so the module-scoped
+    fixtures of a test file see this scope whatever earlier modules left
+    current; what they create is dropped when the module ends.
+    """
+    with DefaultScope.overwrite_default_scope('mmdet3d'):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def mmdet3d_default_scope():
     """Run every test in the ``mmdet3d`` scope, as the configs do.

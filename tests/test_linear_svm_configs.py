@@ -9,7 +9,6 @@ import pytest
 import torch
 from mmdet3d.registry import DATASETS, MODELS, RUNNERS
 from mmengine.config import Config
-from mmengine.registry import DefaultScope
 
 from projects.I2PMAE.i2pmae.datasets.synthetic_shapes import \
     generate_synthetic_datasets
@@ -111,9 +110,7 @@ def synthetic_root(tmp_path_factory):
 def random_demo_checkpoint(tmp_path_factory):
     """The demo encoder, randomly initialised, saved like a checkpoint."""
     cfg = _config('i2pmae_pretrain_synthetic.py')
-    # module-scoped fixtures run before the per-test default scope is set
-    with DefaultScope.overwrite_default_scope('mmdet3d'):
-        model = MODELS.build(cfg.model)
+    model = MODELS.build(cfg.model)
     model.init_weights()
     path = tmp_path_factory.mktemp('ckpt') / 'random.pth'
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
