@@ -1,21 +1,32 @@
-"""Picture of I2P-MAE's inputs and 2D-guided mask for one point cloud.
+"""Pictures of I2P-MAE's pretraining forward: the 2D-guided mask and the
+reconstruction of the masked tokens.
 
 Usage::
 
     python tools/visualize_masking.py CONFIG [--checkpoint CKPT]
         [--index 0] [--split train] [--seed 0] [--out masking.png]
+        [--reconstruction reconstruction.png] [--samples 3]
         [--cfg-options key=value ...]
 
-Rows: the three projected depth images; the teacher's CLS attention of
-each view; the cloud coloured by the back-projected saliency of the
-top-scale tokens, and the tokens the guided mask keeps visible (finest
-scale, coloured) versus masked (grey).
+``--out`` (the cloud ``--index``): rows are the three projected depth
+images; the teacher's CLS attention of each view; the cloud coloured by the
+back-projected saliency of the top-scale tokens, and the tokens the guided
+mask keeps visible (finest scale, coloured) versus masked (grey).
+
+``--reconstruction`` (``--samples`` clouds, one row each, from the same
+forward pass: ``--index`` and more spread evenly over the dataset, so
+that an ordered dataset shows different classes): the points of the visible
+finest-scale tokens (what the encoder reads); the ground-truth
+neighbourhoods of the masked tokens at the decoded scale (the 3D target);
+the head's predicted neighbourhoods of those tokens (the points that the
+Chamfer-L2 loss scores), each placed at its token's centre.
 """
 import argparse
 import os
 import os.path as osp
 import sys
 import tempfile
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -31,6 +42,14 @@ from mmengine.registry import DefaultScope  # noqa: E402
 from mmengine.runner import load_checkpoint  # noqa: E402
 
 import projects.I2PMAE.i2pmae  # noqa: E402,F401
+from projects.I2PMAE.i2pmae.engine.config_checks import (  # noqa: E402
+    CFG_OPTIONS_HELP, ConfigCheckError, apply_cfg_options)
+from projects.I2PMAE.i2pmae.models.losses import chamfer_l2  # noqa: E402
+
+#: colours of the reconstruction figure
+VISIBLE_COLOUR = 'tab:blue'
+TARGET_COLOUR = 'tab:green'
+PREDICTED_COLOUR = 'tab:red'
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -38,7 +57,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='pretraining config')
     parser.add_argument('--checkpoint', help='trained weights (optional)')
-    parser.add_argument('--index', type=int, default=0, help='sample index')
+    parser.add_argument(
+        '--index', type=int, default=0, help='(first) sample index')
     parser.add_argument(
         '--split',
         choices=['train', 'val'],
@@ -47,33 +67,116 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', default='masking.png', help='PNG to write')
     parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries')
-    return parser.parse_args(argv)
+        '--reconstruction',
+        metavar='PNG',
+        help='also draw the reconstructed masked neighbourhoods to this PNG')
+    parser.add_argument(
+        '--samples',
+        type=int,
+        default=3,
+        help='clouds in the --reconstruction figure (default: 3)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help=CFG_OPTIONS_HELP)
+    args = parser.parse_args(argv)
+    if args.samples < 1:
+        parser.error(f'--samples must be at least 1, got {args.samples}')
+    return args
 
 
-def load_points(cfg: Config, split: str, index: int) -> torch.Tensor:
-    """One cloud ``[1, N, 3]`` through the config's dataset pipeline."""
+def load_points(cfg: Config, split: str, first: int,
+                count: int) -> Tuple[torch.Tensor, List[int]]:
+    """Clouds through the config's dataset pipeline.
+
+    Args:
+        cfg (Config): the config.
+        split (str): ``'train'`` or ``'val'``: whose dataloader to read.
+        first (int): index of the first cloud.
+        count (int): how many clouds: ``first`` and ``count - 1`` more
+            spread evenly over the dataset (wrapping around its end), so
+            that ordered datasets show different classes.
+
+    Returns:
+        tuple[Tensor, list[int]]: the clouds' xyz ``[count, N, 3]`` and
+        their dataset indices.
+    """
     loader = cfg.get(f'{split}_dataloader')
     if not loader:
         raise SystemExit(f'error: the config has no {split}_dataloader')
     dataset = DATASETS.build(loader['dataset'])
-    if not 0 <= index < len(dataset):
-        raise SystemExit(f'error: --index {index} is outside the dataset '
-                         f'(0..{len(dataset) - 1})')
-    return dataset[index]['inputs']['points'][None, :, :3].float()
+    size = len(dataset)
+    if not 0 <= first < size:
+        raise SystemExit(
+            f'error: --index {first} is outside the dataset (0..{size - 1})')
+    if count > size:
+        raise SystemExit(f'error: --samples {count} is more than the '
+                         f'{size} clouds of the dataset')
+    indices = [(first + k * size // count) % size for k in range(count)]
+    points = torch.stack(
+        [dataset[i]['inputs']['points'][:, :3].float() for i in indices])
+    return points, indices
+
+
+def _views(maps: torch.Tensor, num_views: int, sample: int) -> torch.Tensor:
+    """The views of one cloud from view-major ``[V * B, ...]`` maps."""
+    return maps.reshape(num_views, -1, *maps.shape[1:])[:, sample]
+
+
+def _scatter(ax, xyz: np.ndarray, **kwargs):
+    """3D scatter with y (the shapes' up axis) drawn vertically."""
+    return ax.scatter(xyz[:, 0], xyz[:, 2], xyz[:, 1], **kwargs)
+
+
+def _frame(ax, extent: np.ndarray, title: str) -> None:
+    """Same cube, labels and view for every 3D panel of a figure."""
+    centre = extent.mean(0)
+    half = (extent[1] - extent[0]).max() / 2
+    for set_lim, axis in ((ax.set_xlim, 0), (ax.set_ylim, 2), (ax.set_zlim,
+                                                               1)):
+        set_lim(centre[axis] - half, centre[axis] + half)
+    ax.set_box_aspect((1, 1, 1))
+    ax.set_xlabel('x')
+    ax.set_ylabel('z')
+    ax.set_zlabel('y')
+    ax.view_init(elev=20, azim=-60)
+    ax.set_title(title, fontsize=9)
+
+
+def save_figure(fig, path: str) -> None:
+    """Write ``fig`` to ``path`` atomically (a temporary file renamed).
+
+    Args:
+        fig (matplotlib.figure.Figure): the figure (closed afterwards).
+        path (str): the PNG file.
+    """
+    out_dir = osp.dirname(osp.abspath(path))
+    os.makedirs(out_dir, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix='.png')
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=80)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if osp.exists(tmp):
+            os.remove(tmp)
 
 
 def draw(out: dict, points: torch.Tensor, model, path: str) -> None:
-    """Render the figure and write it atomically to ``path``."""
+    """Draw the depth views, saliency and guided mask of the first cloud.
+
+    Args:
+        out (dict): :meth:`I2PMAE.forward_pretrain` of ``points``.
+        points (Tensor): ``[B, N, 3]`` clouds (the first is drawn).
+        model (I2PMAE): the model (its projector's normalisation).
+        path (str): the PNG to write.
+    """
     proj = model.projector
     mean = torch.as_tensor(proj.mean).view(1, -1, 1, 1)
     std = torch.as_tensor(proj.std).view(1, -1, 1, 1)
-    depth = (out['images'] * std + mean)[:, 0].numpy()
+    num_views = proj.num_views
+    depth = _views(out['images'] * std + mean, num_views, 0)[:, 0].numpy()
     h, w = out['img_feats'].shape[-2:]
-    attn = out['img_attn'].reshape(-1, h, w).numpy()
+    attn = _views(out['img_attn'].reshape(-1, h, w), num_views, 0).numpy()
     pts = points[0].numpy()
     top = out['scales'][-1].centers[0].numpy()
     fine = out['scales'][0].centers[0].numpy()
@@ -108,17 +211,101 @@ def draw(out: dict, points: torch.Tensor, model, path: str) -> None:
     ax.hist(sal[top_visible], bins=bins, color='tab:red', alpha=0.7)
     ax.set_title('saliency: all (purple) / kept visible (red)')
     fig.tight_layout()
-    out_dir = osp.dirname(osp.abspath(path))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix='.png')
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=80)
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        if osp.exists(tmp):
-            os.remove(tmp)
+    save_figure(fig, path)
+
+
+def reconstruction_sets(out: dict, model) -> List[Dict[str, torch.Tensor]]:
+    """Visible input, target and predicted points of every cloud.
+
+    The head maps each masked token's decoded feature to the coordinates of
+    its neighbourhood relative to the token's centre (``head.rec_3d``, as
+    in :meth:`I2PMAEHead.loss`); here both the target and the prediction are
+    moved to the token's centre.
+
+    Args:
+        out (dict): :meth:`I2PMAE.forward_pretrain` output.
+        model (I2PMAE): the model that produced it.
+
+    Returns:
+        list[dict]: per cloud, ``visible`` ``[P, 3]`` (the distinct points
+        of the visible finest-scale tokens: the encoder's input),
+        ``visible_tokens`` and ``fine_tokens`` (how many finest-scale tokens
+        are visible, of how many), ``centers`` ``[M, 3]`` (the masked
+        tokens at the decoded scale), ``target`` and ``predicted``
+        ``[M, K, 3]`` (their neighbourhoods, absolute coordinates) and
+        ``chamfer`` (the Chamfer-L2 of the cloud's masked tokens).
+    """
+    s = model.decoded_scale
+    scale, masks, head = out['scales'][s], out['masks'], model.head
+    sets = []
+    for b in range(len(scale.centers)):
+        masked = masks[s][b]
+        feats = out['decoded'][b][masked]
+        pred = head.rec_3d(feats).reshape(len(feats), -1, 3)
+        centers = scale.centers[b][masked]
+        target = scale.neighborhoods[b][masked]
+        fine_visible = ~masks[0][b]
+        visible = out['scales'][0].neighborhoods_abs[b][fine_visible]
+        sets.append(
+            dict(
+                visible=torch.unique(visible.reshape(-1, 3), dim=0),
+                visible_tokens=fine_visible.sum(),
+                fine_tokens=torch.tensor(len(fine_visible)),
+                centers=centers,
+                target=target + centers[:, None],
+                predicted=pred + centers[:, None],
+                chamfer=chamfer_l2(pred, target)))
+    return sets
+
+
+def draw_reconstruction(sets: Sequence[Dict[str, torch.Tensor]],
+                        indices: Sequence[int], path: str) -> None:
+    """One row per cloud: visible input, ground truth, prediction.
+
+    Args:
+        sets (Sequence[dict]): :func:`reconstruction_sets` output.
+        indices (Sequence[int]): the clouds' dataset indices (titles).
+        path (str): the PNG to write.
+    """
+    fig = plt.figure(figsize=(13, 4.2 * len(sets)))
+    for row, (item, index) in enumerate(zip(sets, indices)):
+        item = {k: v.detach().cpu().numpy() for k, v in item.items()}
+        visible = item['visible']
+        target = item['target'].reshape(-1, 3)
+        predicted = item['predicted'].reshape(-1, 3)
+        extent = np.stack([
+            np.concatenate([visible, target]).min(0),
+            np.concatenate([visible, target]).max(0)
+        ])
+        masked, group = item['target'].shape[:2]
+        panels = [
+            (None, f'cloud {index}: input, {item["visible_tokens"]} of '
+             f'{item["fine_tokens"]} fine tokens visible ({len(visible)} '
+             'points)'),
+            ((target, TARGET_COLOUR), f'ground truth: {masked} masked '
+             f'neighbourhoods x {group} points'),
+            ((predicted, PREDICTED_COLOUR),
+             f'predicted (Chamfer-L2 {float(item["chamfer"]):.4f})'),
+        ]
+        for col, (masked_points, title) in enumerate(panels):
+            ax = fig.add_subplot(
+                len(sets), 3, 3 * row + col + 1, projection='3d')
+            if masked_points is None:
+                _scatter(ax, visible, s=2, c=VISIBLE_COLOUR)
+            else:
+                _scatter(ax, visible, s=1, c=VISIBLE_COLOUR, alpha=0.15)
+                _scatter(ax, masked_points[0], s=4, c=masked_points[1])
+            _frame(ax, extent, title)
+    handles = [
+        plt.Line2D([], [], ls='', marker='o', color=c, label=label)
+        for c, label in ((VISIBLE_COLOUR, 'visible input points'),
+                         (TARGET_COLOUR, 'masked neighbourhoods (ground '
+                          'truth)'), (PREDICTED_COLOUR,
+                                      'masked neighbourhoods (predicted)'))
+    ]
+    fig.legend(handles=handles, loc='upper center', ncol=3)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (4.2 * len(sets))))
+    save_figure(fig, path)
 
 
 def main(argv=None) -> None:
@@ -127,13 +314,16 @@ def main(argv=None) -> None:
     if not osp.isfile(args.config):
         raise SystemExit(f'error: config file not found: {args.config}')
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    try:
+        apply_cfg_options(cfg, args.cfg_options)
+    except ConfigCheckError as e:
+        raise SystemExit(f'error: {e}')
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
+    count = args.samples if args.reconstruction else 1
     with DefaultScope.overwrite_default_scope('mmdet3d'):
         model = MODELS.build(cfg.model)
-        points = load_points(cfg, args.split, args.index)
+        points, indices = load_points(cfg, args.split, args.index, count)
     if not getattr(model, 'with_teacher', False):
         raise SystemExit('error: the config has no 2D teacher to visualise')
     if args.checkpoint:
@@ -145,8 +335,12 @@ def main(argv=None) -> None:
     model.eval()
     with torch.no_grad():
         out = model.forward_pretrain(points)
-    draw(out, points, model, args.out)
-    print(f'wrote {args.out}')
+        draw(out, points, model, args.out)
+        print(f'wrote {args.out}')
+        if args.reconstruction:
+            draw_reconstruction(
+                reconstruction_sets(out, model), indices, args.reconstruction)
+            print(f'wrote {args.reconstruction}')
 
 
 if __name__ == '__main__':
