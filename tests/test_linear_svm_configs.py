@@ -186,3 +186,42 @@ def test_benchmark_svm_mode_prints_throughput_and_fit_times(capsys):
     fits = re.findall(r'fit +([0-9.]+) s +score +([0-9.]+) s +C=([0-9.e-]+)',
                       out)
     assert len(fits) == 2 and float(fits[1][2]) == 0.01, out
+
+
+def test_tools_test_scores_a_converted_official_checkpoint(
+        synthetic_root, parity_fixture, tmp_path):
+    """An official pretraining checkpoint, converted, through tools/test.py.
+
+    The parity fixture's official model has the demo encoder's sizes.
+    """
+    official = tmp_path / 'official.pth'
+    torch.save(
+        dict(base_model=parity_fixture['official_state_dict']), official)
+    converted = tmp_path / 'converted.pth'
+    subprocess.run([
+        sys.executable, 'tools/model_converters/i2pmae_official_to_mm.py',
+        str(official),
+        str(converted)
+    ],
+                   cwd=REPO,
+                   check=True,
+                   capture_output=True)
+    h5_root = osp.join(synthetic_root, 'modelnet40_ply_hdf5_2048')
+    proc = subprocess.run([
+        sys.executable, 'tools/test.py',
+        'configs/i2pmae_pretrain_synthetic.py',
+        str(converted), '--work-dir',
+        str(tmp_path / 'work'), '--cfg-options', SMALL_MODEL,
+        f'svm_train_dataloader.dataset.data_root={h5_root}',
+        f'svm_test_dataloader.dataset.data_root={h5_root}',
+        'svm_train_dataloader.num_workers=0',
+        'svm_test_dataloader.num_workers=0'
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    accuracy = re.findall(r'svm/accuracy: (\d+\.\d\d)', out)
+    assert len(accuracy) == 1, out[-3000:]
+    assert 0.0 <= float(accuracy[0]) <= 100.0
