@@ -8,24 +8,11 @@
 #       --load-from work_dirs/i2pmae_pretrain_synthetic/epoch_4.pth
 # The test split of the episode is scored once, after the last epoch.
 _base_ = [
-    './_base_/models/point_classifier.py',
+    './_base_/models/point_classifier_synthetic_modelnet40.py',
     './_base_/datasets/synthetic_modelnet40_fewshot.py',
     './_base_/schedules/finetune_adamw_cosine_cpu_8e.py',
     './_base_/default_runtime.py'
 ]
-# the synthetic ModelNet40 fine-tuning model; as in the real few-shot config
-# the head has one output per class of the dataset (16 here)
-model = dict(
-    tokenizer=dict(num_groups=[256, 128, 32], group_sizes=[16, 8, 8]),
-    backbone=dict(
-        embed_dims=[48, 96, 192],
-        depths=[2, 2, 2],
-        local_radius=[0.24, 0.48, 0.96]),
-    pooling='mean+max',
-    head=dict(
-        in_channels=192,
-        num_classes=16,
-        loss=dict(type='SmoothCrossEntropyLoss', smoothing=0.2)))
 train_dataloader = dict(batch_size=8)
 # BatchNorm statistics recomputed with the final weights before the test
 # (an episode has at most 200 training clouds: all of them are used)

@@ -6,24 +6,11 @@
 # The test split is scored once, after the last epoch; no checkpoint is
 # selected on it.
 _base_ = [
-    './_base_/models/point_classifier.py',
+    './_base_/models/point_classifier_synthetic_modelnet40.py',
     './_base_/datasets/synthetic_modelnet40.py',
     './_base_/schedules/finetune_adamw_cosine_cpu_8e.py',
     './_base_/default_runtime.py'
 ]
-# ModelNet40's head and pooling (i2pmae_finetune_modelnet40.py) with the
-# pretraining tokenizer's group sizes and half its groups
-model = dict(
-    tokenizer=dict(num_groups=[256, 128, 32], group_sizes=[16, 8, 8]),
-    backbone=dict(
-        embed_dims=[48, 96, 192],
-        depths=[2, 2, 2],
-        local_radius=[0.24, 0.48, 0.96]),
-    pooling='mean+max',
-    head=dict(
-        in_channels=192,
-        num_classes=16,
-        loss=dict(type='SmoothCrossEntropyLoss', smoothing=0.2)))
 train_dataloader = dict(batch_size=8)
 # BatchNorm statistics recomputed with the final weights before the test
 custom_hooks = _base_.custom_hooks + [
