@@ -123,7 +123,7 @@ def test_pretrain_resume_finetune_and_test(synthetic_root, tmp_path):
     err = _tool_error(
         'tools/train.py', 'configs/i2pmae_pretrain_synthetic.py', '--work-dir',
         str(tmp_path / 'bad3'), '--resume', str(fine / 'epoch_1.pth'),
-        '--cfg-options', *SMALL_MODEL,
+        '--cfg-options', *SMALL_MODEL, 'train_cfg.max_epochs=1',
         *_loader_opts('train_dataloader', synthetic_root / 'ShapeNet55-34'))
     assert 'belongs to a different model (saved by model type ' \
         'PointClassifier, experiment i2pmae_finetune_synthetic_' in err, \
