@@ -49,7 +49,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--test-per-class',
         type=int,
         default=None,
-        help='test shapes per class (default: max(2, per_class // 2))')
+        help='test shapes per class (default: max(10, per_class // 2))')
     parser.add_argument(
         '--points',
         type=int,
