@@ -8,7 +8,7 @@ from mmengine.model.weight_init import trunc_normal_
 from torch import Tensor, nn
 
 from .i2pmae_encoder import EncoderOutput, scatter_tokens
-from .layers import FeaturePropagation, PointTransformerStage
+from .layers import FeaturePropagation, ViTStage
 from .point_tokenizer import TokenScale
 
 
@@ -74,7 +74,7 @@ class I2PMAEDecoder(BaseModule):
         start = 0
         for i, dim in enumerate(embed_dims):
             self.stages.append(
-                PointTransformerStage(
+                ViTStage(
                     dim,
                     depths[i],
                     num_heads,

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 # indices here come from our own kNN / packing: no re-validation needed
 from ..ops.gather_points import gather_points_unchecked
-from .layers import PointTransformerStage, TokenEmbedding
+from .layers import TokenEmbedding, ViTStage
 from .point_tokenizer import TokenScale
 
 
@@ -65,7 +65,7 @@ def scatter_tokens(base: Tensor, x: Tensor, token_idx: Tensor,
 
 @MODELS.register_module()
 class I2PMAEEncoder(BaseModule):
-    """Hierarchical point transformer encoder (the I2P-MAE backbone).
+    """Hierarchical ViT encoder of point tokens (the I2P-MAE backbone).
 
     At scale 0 each neighbourhood is embedded by a mini-PointNet; at scale
     ``s > 0`` the finer scale's token features of each neighbourhood are
@@ -139,7 +139,7 @@ class I2PMAEEncoder(BaseModule):
                 nn.Sequential(
                     nn.Linear(3, dim), nn.GELU(), nn.Linear(dim, dim)))
             self.stages.append(
-                PointTransformerStage(
+                ViTStage(
                     dim,
                     depths[s],
                     num_heads,

@@ -2,9 +2,9 @@
 from .bias_corrected_batch_norm import BiasCorrectedBatchNorm1d
 from .feature_propagation import FeaturePropagation
 from .token_embedding import TokenEmbedding
-from .transformer_layer import PointTransformerLayer, PointTransformerStage
+from .vit_block import ViTBlock, ViTStage
 
 __all__ = [
     'BiasCorrectedBatchNorm1d', 'FeaturePropagation', 'TokenEmbedding',
-    'PointTransformerLayer', 'PointTransformerStage'
+    'ViTBlock', 'ViTStage'
 ]

@@ -1,4 +1,4 @@
-"""Pre-norm transformer layers with boolean attention masks."""
+"""Pre-norm ViT blocks (and stacks of them) with boolean attention masks."""
 from typing import Optional, Sequence, Union
 
 import torch.nn.functional as F
@@ -6,8 +6,8 @@ from mmcv.cnn.bricks import DropPath
 from torch import Tensor, nn
 
 
-class PointTransformerLayer(nn.Module):
-    """One pre-norm transformer layer (ViT style, no qkv bias).
+class ViTBlock(nn.Module):
+    """One pre-norm ViT block (no qkv bias by default).
 
     ``x = x + DropPath(Attn(LN(x)))``; ``x = x + DropPath(MLP(LN(x)))``.
 
@@ -16,7 +16,7 @@ class PointTransformerLayer(nn.Module):
         num_heads (int): attention heads; must divide ``dim``.
         mlp_ratio (float): hidden size of the MLP relative to ``dim``.
         qkv_bias (bool): whether the qkv projection has a bias.
-        drop_path (float): stochastic-depth rate of this layer.
+        drop_path (float): stochastic-depth rate of this block.
     """
 
     def __init__(self,
@@ -64,7 +64,7 @@ class PointTransformerLayer(nn.Module):
         return self.attn.proj(out.transpose(1, 2).reshape(b, n, c))
 
     def forward(self, x: Tensor, attn_mask: Optional[Tensor] = None) -> Tensor:
-        """Apply the layer.
+        """Apply the block.
 
         Args:
             x (Tensor): ``[B, L, C]`` tokens.
@@ -78,14 +78,15 @@ class PointTransformerLayer(nn.Module):
         return x + self.drop_path(h)
 
 
-class PointTransformerStage(nn.Module):
-    """A stack of layers; the positional embedding is re-added before each.
+class ViTStage(nn.Module):
+    """A stack of :class:`ViTBlock`; the positional embedding is re-added
+    before each block.
 
     Args:
         dim (int): token channels.
-        depth (int): number of layers.
+        depth (int): number of blocks.
         num_heads (int): attention heads.
-        drop_path (float | Sequence[float]): per-layer stochastic depth.
+        drop_path (float | Sequence[float]): per-block stochastic depth.
         mlp_ratio (float): MLP expansion.
     """
 
@@ -99,7 +100,7 @@ class PointTransformerStage(nn.Module):
         if isinstance(drop_path, (int, float)):
             drop_path = [float(drop_path)] * depth
         self.blocks = nn.ModuleList([
-            PointTransformerLayer(
+            ViTBlock(
                 dim, num_heads, mlp_ratio=mlp_ratio, drop_path=drop_path[i])
             for i in range(depth)
         ])
@@ -108,7 +109,7 @@ class PointTransformerStage(nn.Module):
                 x: Tensor,
                 pos: Tensor,
                 attn_mask: Optional[Tensor] = None) -> Tensor:
-        """Run every layer on ``x + pos``.
+        """Run every block on ``x + pos``.
 
         Args:
             x (Tensor): ``[B, L, C]`` tokens.
