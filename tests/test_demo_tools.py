@@ -13,9 +13,8 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import DefaultScope
 
-from projects.I2PMAE.i2pmae.datasets.synthetic_shapes import \
-    generate_synthetic_datasets
 from projects.I2PMAE.i2pmae.models.losses import chamfer_l2
+from projects.I2PMAE.i2pmae.synthetic import generate_synthetic_datasets
 from tools import visualize_masking
 from tools.analysis_tools import svm_vs_random
 

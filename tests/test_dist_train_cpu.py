@@ -14,10 +14,9 @@ from mmengine.model import MMDistributedDataParallel
 from torch import distributed as torch_dist
 from torch import nn
 
-from projects.I2PMAE.i2pmae.datasets.synthetic_shapes import \
-    generate_synthetic_datasets
 from projects.I2PMAE.i2pmae.engine import (DeviceAwareRunner,
                                            resolve_dist_backend)
+from projects.I2PMAE.i2pmae.synthetic import generate_synthetic_datasets
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

@@ -16,8 +16,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from projects.I2PMAE.i2pmae.datasets.synthetic_shapes import \
-    generate_synthetic_datasets
+from projects.I2PMAE.i2pmae.synthetic import generate_synthetic_datasets
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 NUM_CLASSES = 15

@@ -10,8 +10,7 @@ import torch
 from mmdet3d.registry import DATASETS, MODELS, RUNNERS
 from mmengine.config import Config
 
-from projects.I2PMAE.i2pmae.datasets.synthetic_shapes import \
-    generate_synthetic_datasets
+from projects.I2PMAE.i2pmae.synthetic import generate_synthetic_datasets
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PRETRAIN_CONFIGS = [

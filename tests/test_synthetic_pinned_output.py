@@ -21,9 +21,11 @@ import h5py
 import numpy as np
 import pytest
 
-from projects.I2PMAE.i2pmae.datasets.synthetic_shapes import (
-    CLASSIFICATION_RECIPES, CLASSIFICATION_STYLE, PART_RECIPES, PART_STYLE,
-    SYNTHETIC_LAYOUT, generate_shape, generate_synthetic_datasets)
+from projects.I2PMAE.i2pmae.synthetic import (CLASSIFICATION_RECIPES,
+                                              CLASSIFICATION_STYLE,
+                                              PART_RECIPES, PART_STYLE,
+                                              SYNTHETIC_LAYOUT, generate_shape,
+                                              generate_synthetic_datasets)
 
 TINY = dict(
     seed=3,

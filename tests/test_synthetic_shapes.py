@@ -16,9 +16,10 @@ from mmengine.config import Config
 
 import projects.I2PMAE.i2pmae  # noqa: F401  (registers the components)
 from projects.I2PMAE.i2pmae.datasets import SHAPENETPART_SEG_CLASSES
-from projects.I2PMAE.i2pmae.datasets.synthetic_shapes import (
-    CLASSIFICATION_RECIPES, PART_RECIPES, SYNTHETIC_CLASSES, SYNTHETIC_LAYOUT,
-    generate_shape, generate_synthetic_datasets)
+from projects.I2PMAE.i2pmae.synthetic import (CLASSIFICATION_RECIPES,
+                                              PART_RECIPES, SYNTHETIC_CLASSES,
+                                              SYNTHETIC_LAYOUT, generate_shape,
+                                              generate_synthetic_datasets)
 from projects.I2PMAE.i2pmae.utils.progress import ProgressReporter
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))

@@ -133,8 +133,7 @@ def run(args: argparse.Namespace) -> None:
     from mmengine.runner import set_random_seed
 
     import projects.I2PMAE.i2pmae  # noqa: F401  (registers the datasets)
-    from projects.I2PMAE.i2pmae.datasets.synthetic_shapes import \
-        generate_synthetic_datasets
+    from projects.I2PMAE.i2pmae.synthetic import generate_synthetic_datasets
 
     tmp_dir = None
     root = args.root

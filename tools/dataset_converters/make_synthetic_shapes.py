@@ -24,8 +24,8 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from projects.I2PMAE.i2pmae.datasets.synthetic_shapes import (  # noqa: E402
-    SYNTHETIC_LAYOUT, generate_synthetic_datasets)
+from projects.I2PMAE.i2pmae.synthetic import (SYNTHETIC_LAYOUT,
+                                              generate_synthetic_datasets)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -2,7 +2,8 @@
 
 Users download the public datasets themselves and point a config's
 ``data_root`` at the folder; nothing here downloads anything.
-``synthetic_shapes`` writes small datasets in the same layouts.
+The ``synthetic`` package (``projects.I2PMAE.i2pmae.synthetic``) writes small
+datasets in the same layouts.
 """
 from .base_point_cloud_dataset import BasePointCloudDataset
 from .class_names import (MODELNET40_CLASSES, SCANOBJECTNN_CLASSES,
