@@ -12,8 +12,8 @@ from mmdet3d.registry import DATASETS
 
 import projects.I2PMAE.i2pmae  # noqa: F401  (registers the components)
 from projects.I2PMAE.i2pmae import datasets
-from projects.I2PMAE.i2pmae.datasets import (file_io, modelnet40_dataset,
-                                             point_sampling)
+from projects.I2PMAE.i2pmae.datasets import file_io, point_sampling
+from projects.I2PMAE.i2pmae.datasets.converters import modelnet40_fps_cache
 
 PACK = [dict(type='PackPointCloudInputs')]
 
@@ -185,11 +185,46 @@ def test_modelnet40_builds_and_reuses_cache(tmp_path):
                        torch.from_numpy(points[2]))
 
 
+def test_modelnet40_cache_converter_runs_on_its_own(tmp_path):
+    """The converter writes the cache the dataset then reads unchanged."""
+    root = str(tmp_path / 'mn')
+    classes, clouds = make_modelnet(root)
+    shape_ids = [f'{name}_{i:04d}' for name in classes for i in (1, 2)]
+    labels = [classes.index(s.rsplit('_', 1)[0]) for s in shape_ids]
+    name = modelnet40_fps_cache.modelnet40_fps_cache_name(40, 'train', 16)
+    assert name == 'modelnet40_train_16pts_fps.dat'
+    cache = str(tmp_path / 'prepared' / name)  # the folder is created
+    points = modelnet40_fps_cache.build_modelnet40_fps_cache(
+        [osp.join(root,
+                  s.rsplit('_', 1)[0], f'{s}.txt') for s in shape_ids],
+        labels,
+        cache,
+        16,
+        batch_size=4)
+    with open(cache, 'rb') as f:
+        stored, stored_labels = pickle.load(f)
+    assert [label.tolist() for label in stored_labels] == [[c] for c in labels]
+    assert all(p.dtype == np.float32 and p.shape == (16, 6) for p in stored)
+    for got, shape_id in zip(stored, shape_ids):
+        src = clouds[shape_id]  # FPS keeps distinct rows of the source
+        rows = {int(np.flatnonzero((src == q).all(axis=1))[0]) for q in got}
+        assert len(rows) == 16
+    # the dataset reads it (no build) and serves the same clouds
+    ds = datasets.ModelNet40Dataset(
+        data_root=root,
+        cache_points=16,
+        cache_dir=osp.dirname(cache),
+        build_cache=False)
+    assert [ds.get_data_info(i)['shape_id']
+            for i in range(len(ds))] == shape_ids
+    assert all(np.array_equal(a, b) for a, b in zip(ds._clouds, points))
+
+
 @pytest.fixture
 def modelnet_log(monkeypatch):
-    """Messages the ModelNet40 dataset logs."""
+    """Messages the ModelNet40 cache converter logs."""
     messages = []
-    monkeypatch.setattr(modelnet40_dataset, 'print_log',
+    monkeypatch.setattr(modelnet40_fps_cache, 'print_log',
                         lambda msg, **kwargs: messages.append(msg))
     return messages
 
@@ -244,17 +279,17 @@ def test_modelnet40_truncated_txt_is_named(tmp_path, modelnet_log):
 def test_describe_short_files_names_at_most_five():
     sizes = [(f'f{i}.txt', 100) for i in range(10)]
     sizes += [(f'short{i}.txt', 50 + i) for i in range(7)]
-    message = modelnet40_dataset.describe_short_files(sizes, 64)
+    message = modelnet40_fps_cache.describe_short_files(sizes, 64)
     assert message.startswith('7 of 17 point files have fewer points')
     assert "'short4.txt' has 54 points, expected 100" in message
     assert 'short5' not in message and 'and 2 more' in message
-    assert modelnet40_dataset.describe_short_files(sizes[:10], 64) is None
+    assert modelnet40_fps_cache.describe_short_files(sizes[:10], 64) is None
 
 
 def test_modelnet40_crashed_build_leaves_no_cache(tmp_path, monkeypatch):
     root = str(tmp_path / 'mn')
     make_modelnet(root)
-    real_read = modelnet40_dataset.read_point_txt
+    real_read = modelnet40_fps_cache.read_point_txt
     calls = []
 
     def flaky_read(path, **kwargs):
@@ -263,12 +298,12 @@ def test_modelnet40_crashed_build_leaves_no_cache(tmp_path, monkeypatch):
             raise KeyboardInterrupt('simulated crash')
         return real_read(path, **kwargs)
 
-    monkeypatch.setattr(modelnet40_dataset, 'read_point_txt', flaky_read)
+    monkeypatch.setattr(modelnet40_fps_cache, 'read_point_txt', flaky_read)
     with pytest.raises(KeyboardInterrupt):
         datasets.ModelNet40Dataset(
             data_root=root, cache_points=8, fps_batch_size=2)
     assert not [f for f in os.listdir(root) if '.dat' in f]
-    monkeypatch.setattr(modelnet40_dataset, 'read_point_txt', real_read)
+    monkeypatch.setattr(modelnet40_fps_cache, 'read_point_txt', real_read)
     ds = datasets.ModelNet40Dataset(data_root=root, cache_points=8)
     assert len(ds) == 6
 

@@ -1,20 +1,13 @@
 """ModelNet40 (resampled, with normals) for fine-tuning."""
-import logging
-import os
 import os.path as osp
-from collections import Counter
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
-import torch
 from mmdet3d.registry import DATASETS
-from mmengine.logging import print_log
 
-from ..utils.progress import ProgressReporter
 from .base_point_cloud_dataset import BasePointCloudDataset
-from .file_io import (atomic_pickle_dump, check_finite, check_labels,
-                      load_pickle, read_lines, read_point_txt)
-from .point_sampling import indices_with_replacement
+from .converters import build_modelnet40_fps_cache, modelnet40_fps_cache_name
+from .file_io import check_finite, check_labels, load_pickle, read_lines
 
 MODELNET40_LAYOUT = """\
 <data_root>/                              e.g. data/ModelNet/modelnet40_normal_resampled
@@ -28,89 +21,6 @@ MODELNET40_LAYOUT = """\
                                           from the txt files when missing"""  # noqa: E501
 
 
-def furthest_point_subsample(clouds: Sequence[np.ndarray],
-                             num_points: int) -> List[np.ndarray]:
-    """FPS-subsample clouds to ``num_points`` each, batched by size.
-
-    Clouds with fewer points are resampled with replacement (the caller
-    reports them, see :func:`describe_short_files`).
-
-    Args:
-        clouds (Sequence[np.ndarray]): ``[N_i, C]`` clouds (xyz first).
-        num_points (int): points kept per cloud.
-
-    Returns:
-        list[np.ndarray]: ``[num_points, C]`` float32 clouds.
-    """
-    from ..ops import furthest_point_sample
-    out: List[np.ndarray] = [None] * len(clouds)
-    by_size = {}
-    for i, cloud in enumerate(clouds):
-        by_size.setdefault(len(cloud), []).append(i)
-    for size, members in by_size.items():
-        if size < num_points:
-            for i in members:
-                out[i] = clouds[i][indices_with_replacement(size, num_points)]
-            continue
-        xyz = torch.from_numpy(np.stack([clouds[i][:, :3] for i in members]))
-        # the loop of small ops runs fastest on one thread
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            idx = furthest_point_sample(xyz, num_points).numpy()
-        finally:
-            torch.set_num_threads(threads)
-        for row, i in enumerate(members):
-            out[i] = np.ascontiguousarray(clouds[i][idx[row]])
-    return out
-
-
-def describe_short_files(sizes: Sequence[Tuple[str, int]],
-                         num_points: int,
-                         max_named: int = 5) -> Optional[str]:
-    """Name the point files with fewer points than expected.
-
-    A txt file cut at a line boundary still parses, so its row count is the
-    only sign of the damage. A file is short when it has fewer points than
-    ``num_points`` (it is then resampled with replacement) or than most
-    files of the split (the ModelNet40 files all hold 10000).
-
-    Args:
-        sizes (Sequence[tuple[str, int]]): ``(path, number of points)`` of
-            every file read.
-        num_points (int): points kept per cloud (``cache_points``).
-        max_named (int): most files named in the message.
-
-    Returns:
-        str or None: a message naming the short files with the number of
-        points expected and found; None when no file is short.
-    """
-    counts = Counter(n for _, n in sizes)
-    typical = max(counts, key=lambda n: (counts[n], n)) if counts else 0
-    short = [(path, n) for path, n in sizes if n < max(typical, num_points)]
-    if not short:
-        return None
-
-    def expected(n):
-        if n < typical:
-            return f'expected {typical} like most files'
-        return f'expected at least cache_points={num_points}'
-
-    named = '; '.join(f'{path!r} has {n} points, {expected(n)}'
-                      for path, n in short[:max_named])
-    if len(short) > max_named:
-        named += f'; and {len(short) - max_named} more'
-    notes = []
-    if any(n < typical for _, n in short):
-        notes.append('a file with fewer rows than most is likely truncated '
-                     '(fix it, then delete the cache)')
-    if any(n < num_points for _, n in short):
-        notes.append(f'clouds with fewer than {num_points} points are '
-                     'resampled with replacement')
-    return (f'{len(short)} of {len(sizes)} point files have fewer points '
-            f'than expected: {named}. ' + '; '.join(notes))
-
-
 @DATASETS.register_module()
 class ModelNet40Dataset(BasePointCloudDataset):
     """ModelNet40 from ``modelnet40_normal_resampled`` for fine-tuning.
@@ -120,8 +30,9 @@ class ModelNet40Dataset(BasePointCloudDataset):
     ``[points_list, labels_list]`` with float32 ``[cache_points, 6]`` clouds
     and int32 ``[1]`` labels), the file Point-BERT users already have. When
     it is missing it is built from the txt files (furthest point sampling to
-    ``cache_points``) and written atomically, so a crashed build never
-    leaves a partial cache behind.
+    ``cache_points``) and written atomically by the converter
+    :func:`~.converters.build_modelnet40_fps_cache`, so a crashed build
+    never leaves a partial cache behind.
 
     Layout::
 
@@ -172,8 +83,8 @@ class ModelNet40Dataset(BasePointCloudDataset):
     @property
     def cache_file(self) -> str:
         """Path of the processed cache of this split."""
-        name = (f'modelnet{self.num_category}_{self.split}_'
-                f'{self.cache_points}pts_fps.dat')
+        name = modelnet40_fps_cache_name(self.num_category, self.split,
+                                         self.cache_points)
         if self.cache_dir is not None:
             return osp.join(self.cache_dir, name)
         return self.path(name)
@@ -209,7 +120,9 @@ class ModelNet40Dataset(BasePointCloudDataset):
 
     def _build_cache(self, shape_ids: List[str],
                      labels: List[int]) -> List[np.ndarray]:
-        """Read the txt clouds, FPS them and write the cache atomically.
+        """Build the cache of the split from its txt files.
+
+        See :func:`~.converters.build_modelnet40_fps_cache`.
 
         Args:
             shape_ids (list[str]): shape ids of the split.
@@ -218,36 +131,14 @@ class ModelNet40Dataset(BasePointCloudDataset):
         Returns:
             list[np.ndarray]: the cached clouds.
         """
-        print_log(
-            f'building {self.cache_file} from {len(shape_ids)} txt files '
-            '(first run only)',
-            logger='current')
-        points: List[np.ndarray] = []
-        sizes: List[Tuple[str, int]] = []
-        progress = ProgressReporter(
-            len(shape_ids), task=f'ModelNet40 {self.split} cache')
-        for start in range(0, len(shape_ids), self.fps_batch_size):
-            chunk = []
-            for shape_id in shape_ids[start:start + self.fps_batch_size]:
-                path = self._txt_path(shape_id)
-                cloud = read_point_txt(path, num_columns=6, delimiter=',')
-                check_finite(cloud, f'ModelNet sample {path!r}')
-                chunk.append(cloud)
-                sizes.append((path, len(cloud)))
-            points.extend(furthest_point_subsample(chunk, self.cache_points))
-            progress.update(len(chunk))
-        progress.finish()
-        message = describe_short_files(sizes, self.cache_points)
-        if message is not None:
-            print_log(
-                f'{type(self).__name__}: {message}',
-                logger='current',
-                level=logging.WARNING)
-        cache_labels = [np.array([label], dtype=np.int32) for label in labels]
-        if self.cache_dir is not None:
-            os.makedirs(self.cache_dir, exist_ok=True)
-        atomic_pickle_dump([points, cache_labels], self.cache_file)
-        return points
+        return build_modelnet40_fps_cache(
+            [self._txt_path(shape_id) for shape_id in shape_ids],
+            labels,
+            self.cache_file,
+            self.cache_points,
+            batch_size=self.fps_batch_size,
+            task=f'ModelNet40 {self.split} cache',
+            log_name=type(self).__name__)
 
     def _load_cache(self, shape_ids: List[str],
                     labels: List[int]) -> List[np.ndarray]:
