@@ -12,8 +12,8 @@ from mmdet3d.registry import MODELS, RUNNERS
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import DefaultScope
+from reference_implementations import chamfer_l2
 
-from projects.I2PMAE.i2pmae.models.losses import chamfer_l2
 from projects.I2PMAE.i2pmae.synthetic import generate_synthetic_datasets
 from tools import visualize_masking
 from tools.analysis_tools import svm_vs_random
@@ -95,7 +95,8 @@ def test_reconstruction_sets_are_what_the_3d_loss_scores():
     # the plotted predictions are the ones the Chamfer-L2 loss scores
     pred = torch.cat([i['predicted'] - i['centers'][:, None] for i in sets])
     target = torch.cat([i['target'] - i['centers'][:, None] for i in sets])
-    assert model.head.loss_3d_weight == 1.0
+    assert model.head.loss_3d.loss_src_weight == 1.0
+    assert model.head.loss_3d.loss_dst_weight == 1.0
     assert torch.allclose(
         chamfer_l2(pred, target), out['losses']['loss_3d'], atol=1e-6)
     for item in sets:

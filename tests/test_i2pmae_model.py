@@ -35,7 +35,7 @@ def tiny_cfg(with_teacher=True, **overrides):
             num_heads=6,
             up_blocks=[1]),
         head=dict(
-            type='I2PMAEHead',
+            type='I2PMAEPretrainHead',
             in_channels=48,
             group_size=4,
             feat_dim_2d=16 if with_teacher else 0),
@@ -143,12 +143,52 @@ def test_encoder_batched_packing_matches_per_sample():
             num_heads=6)), 'decoder_depths'),
     (dict(
         head=dict(
-            type='I2PMAEHead', in_channels=48, group_size=8, feat_dim_2d=16)),
-     'group_size'),
+            type='I2PMAEPretrainHead',
+            in_channels=48,
+            group_size=8,
+            feat_dim_2d=16)), 'group_size'),
 ])
 def test_inconsistent_configs_are_named(override, field):
     with pytest.raises(ValueError, match=field):
         MODELS.build(tiny_cfg(**override))
+
+
+@pytest.mark.parametrize('head, field', [
+    (dict(loss_3d=None), 'head.loss_3d'),
+    (dict(loss_2d=None), 'head.loss_2d'),
+])
+def test_head_losses_must_be_configured(head, field):
+    cfg = tiny_cfg()
+    cfg['head'].update(head)
+    with pytest.raises(ValueError, match=field):
+        MODELS.build(cfg)
+
+
+def test_head_losses_are_built_from_config():
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_cfg())
+    model.init_weights()
+    assert type(model.head.loss_3d).__name__ == 'ChamferDistance'
+    assert type(model.head.loss_2d).__name__ == 'MSELoss'
+    cfg = tiny_cfg()
+    cfg['head'].update(
+        loss_3d=dict(
+            type='ChamferDistance',
+            mode='l2',
+            loss_src_weight=0.5,
+            loss_dst_weight=0.5),
+        loss_2d=dict(type='mmdet.MSELoss', loss_weight=2.0))
+    # the same seed gives the same weights (the teacher's included)
+    torch.manual_seed(0)
+    weighted = MODELS.build(cfg)
+    weighted.init_weights()
+    losses = []
+    for m in (model, weighted):
+        m.train()
+        torch.manual_seed(1)
+        losses.append(m(dict(points=_points()), mode='loss'))
+    assert torch.allclose(losses[1]['loss_3d'], 0.5 * losses[0]['loss_3d'])
+    assert torch.allclose(losses[1]['loss_2d'], 2.0 * losses[0]['loss_2d'])
 
 
 def test_guided_mask_requires_teacher():

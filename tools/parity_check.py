@@ -102,7 +102,7 @@ def build_pretrain_model(cfg: dict,
             up_blocks=cfg['decoder_up_blocks'],
             drop_path_rate=cfg['drop_path_rate']),
         head=dict(
-            type='I2PMAEHead',
+            type='I2PMAEPretrainHead',
             in_channels=cfg['decoder_dims'][-1],
             group_size=cfg['group_sizes'][decoded],
             feat_dim_2d=cfg['clip_config']['feat_dim']),

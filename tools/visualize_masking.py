@@ -44,7 +44,6 @@ from mmengine.runner import load_checkpoint  # noqa: E402
 import projects.I2PMAE.i2pmae  # noqa: E402,F401
 from projects.I2PMAE.i2pmae.engine.config_checks import (  # noqa: E402
     CFG_OPTIONS_HELP, ConfigCheckError, apply_cfg_options)
-from projects.I2PMAE.i2pmae.models.losses import chamfer_l2  # noqa: E402
 
 #: colours of the reconstruction figure
 VISIBLE_COLOUR = 'tab:blue'
@@ -219,8 +218,8 @@ def reconstruction_sets(out: dict, model) -> List[Dict[str, torch.Tensor]]:
 
     The head maps each masked token's decoded feature to the coordinates of
     its neighbourhood relative to the token's centre (``head.rec_3d``, as
-    in :meth:`I2PMAEHead.loss`); here both the target and the prediction are
-    moved to the token's centre.
+    in :meth:`I2PMAEPretrainHead.loss`); here both the target and the
+    prediction are moved to the token's centre.
 
     Args:
         out (dict): :meth:`I2PMAE.forward_pretrain` output.
@@ -233,7 +232,8 @@ def reconstruction_sets(out: dict, model) -> List[Dict[str, torch.Tensor]]:
         are visible, of how many), ``centers`` ``[M, 3]`` (the masked
         tokens at the decoded scale), ``target`` and ``predicted``
         ``[M, K, 3]`` (their neighbourhoods, absolute coordinates) and
-        ``chamfer`` (the Chamfer-L2 of the cloud's masked tokens).
+        ``chamfer`` (the head's 3D loss, Chamfer-L2 by default, of the
+        cloud's masked tokens).
     """
     s = model.decoded_scale
     scale, masks, head = out['scales'][s], out['masks'], model.head
@@ -254,7 +254,7 @@ def reconstruction_sets(out: dict, model) -> List[Dict[str, torch.Tensor]]:
                 centers=centers,
                 target=target + centers[:, None],
                 predicted=pred + centers[:, None],
-                chamfer=chamfer_l2(pred, target)))
+                chamfer=head.point_set_loss(pred, target)))
     return sets
 
 

@@ -34,10 +34,18 @@ model = dict(
         num_heads=6,
         up_blocks=[1],
         drop_path_rate=0.1),
+    # the official losses: Chamfer-L2 (mean over the predicted points of the
+    # squared distance to the nearest true point, plus the converse) of the
+    # masked tokens' neighbourhoods, MSE of the visible tokens' 2D features
     head=dict(
-        type='I2PMAEHead',
+        type='I2PMAEPretrainHead',
         in_channels=192,
         group_size=8,
         feat_dim_2d=512,
-        loss_3d_weight=1.0,
-        loss_2d_weight=1.0))
+        loss_3d=dict(
+            type='ChamferDistance',
+            mode='l2',
+            reduction='mean',
+            loss_src_weight=1.0,
+            loss_dst_weight=1.0),
+        loss_2d=dict(type='mmdet.MSELoss', loss_weight=1.0)))

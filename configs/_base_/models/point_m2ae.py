@@ -4,4 +4,4 @@ model = dict(
     mask_generator=dict(type='RandomMaskGenerator', mask_ratio=0.8),
     projector=None,
     teacher=None,
-    head=dict(feat_dim_2d=0))
+    head=dict(feat_dim_2d=0, loss_2d=None))

@@ -5,8 +5,8 @@ from .guided_mask_generator import GuidedMaskGenerator
 from .i2pmae import I2PMAE
 from .i2pmae_decoder import I2PMAEDecoder
 from .i2pmae_encoder import EncoderOutput, I2PMAEEncoder
-from .i2pmae_head import I2PMAEHead
-from .losses import ChamferL2Loss, SmoothCrossEntropyLoss, chamfer_l2
+from .i2pmae_pretrain_head import I2PMAEPretrainHead
+from .losses import SmoothCrossEntropyLoss
 from .multiview_depth_projector import MultiViewDepthProjector
 from .point_classifier import PointClassifier
 from .point_cls_head import PointClsHead
@@ -18,8 +18,8 @@ from .vote_views import VoteViews, official_vote_pipeline
 __all__ = [
     'BaseMaskGenerator', 'propagate_mask', 'CLIPTeacher',
     'GuidedMaskGenerator', 'I2PMAE', 'I2PMAEDecoder', 'EncoderOutput',
-    'I2PMAEEncoder', 'I2PMAEHead', 'ChamferL2Loss', 'SmoothCrossEntropyLoss',
-    'chamfer_l2', 'MultiViewDepthProjector', 'PointClassifier', 'PointClsHead',
+    'I2PMAEEncoder', 'I2PMAEPretrainHead', 'SmoothCrossEntropyLoss',
+    'MultiViewDepthProjector', 'PointClassifier', 'PointClsHead',
     'PointCloudDataPreprocessor', 'MultiScalePointTokenizer', 'TokenScale',
     'RandomMaskGenerator', 'VoteViews', 'official_vote_pipeline'
 ]

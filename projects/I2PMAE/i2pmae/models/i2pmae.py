@@ -62,7 +62,7 @@ class I2PMAE(BaseModel):
         tokenizer (dict): ``MultiScalePointTokenizer`` config.
         backbone (dict): ``I2PMAEEncoder`` config.
         neck (dict): ``I2PMAEDecoder`` config.
-        head (dict): ``I2PMAEHead`` config.
+        head (dict): ``I2PMAEPretrainHead`` config.
         mask_generator (dict): ``GuidedMaskGenerator`` or
             ``RandomMaskGenerator`` config.
         projector (dict, optional): ``MultiViewDepthProjector`` config.

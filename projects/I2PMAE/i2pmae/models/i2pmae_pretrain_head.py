@@ -1,17 +1,22 @@
-"""Reconstruction head of I2P-MAE: 3D coordinates and 2D semantics."""
+"""Pretraining head of I2P-MAE: 3D coordinates and 2D semantics."""
 from typing import Dict, Optional
 
 from mmdet3d.registry import MODELS
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
-from .losses import chamfer_l2
+from .build_component import build_component
 
 
 @MODELS.register_module()
-class I2PMAEHead(BaseModule):
+class I2PMAEPretrainHead(BaseModule):
     """Predicts, per decoded token, its neighbourhood's coordinates (masked
     tokens) and the 2D teacher features of its points (visible tokens).
+
+    Both losses are built from config, as mmpretrain's MAE head does. The
+    defaults are the official losses: mmdet3d's ``ChamferDistance``
+    (``mode='l2'``, the sum of its two mean directions) for the
+    coordinates and mmdet's ``MSELoss`` for the 2D semantics.
 
     Args:
         in_channels (int): decoder output channels.
@@ -19,8 +24,13 @@ class I2PMAEHead(BaseModule):
         feat_dim_2d (int): teacher feature channels (0 disables the 2D
             target: the Point-M2AE baseline).
         num_views (int): projected views whose features are concatenated.
-        loss_3d_weight (float): weight of the Chamfer-L2 loss.
-        loss_2d_weight (float): weight of the MSE loss on 2D semantics.
+        loss_3d (dict): config of a point-set loss called as
+            ``loss_3d(pred, target)`` on ``[L, K, 3]`` sets that returns
+            ``(loss_src, loss_dst)`` (mmdet3d's ``ChamferDistance``); the
+            3D loss is their sum.
+        loss_2d (dict, optional): config of an element-wise loss called as
+            ``loss_2d(pred, target)``; required when ``feat_dim_2d > 0``,
+            not built otherwise.
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -29,22 +39,42 @@ class I2PMAEHead(BaseModule):
                  group_size: int,
                  feat_dim_2d: int = 512,
                  num_views: int = 3,
-                 loss_3d_weight: float = 1.0,
-                 loss_2d_weight: float = 1.0,
+                 loss_3d: dict = dict(
+                     type='ChamferDistance', mode='l2', reduction='mean'),
+                 loss_2d: Optional[dict] = dict(type='mmdet.MSELoss'),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if loss_3d is None:
+            raise ValueError('head.loss_3d must be a loss config, got None')
+        if feat_dim_2d > 0 and loss_2d is None:
+            raise ValueError(
+                f'head.loss_2d must be a loss config when head.feat_dim_2d '
+                f'is {feat_dim_2d} (> 0), got None')
         self.group_size = group_size
         self.feat_dim_2d = feat_dim_2d
         self.num_views = num_views
-        self.loss_3d_weight = loss_3d_weight
-        self.loss_2d_weight = loss_2d_weight
         self.rec_3d = nn.Linear(in_channels, 3 * group_size)
         self.rec_2d = nn.Linear(in_channels, feat_dim_2d * group_size *
                                 num_views) if feat_dim_2d > 0 else None
+        self.loss_3d = build_component(loss_3d)
+        self.loss_2d = build_component(loss_2d) if self.with_2d else None
 
     @property
     def with_2d(self) -> bool:
         return self.rec_2d is not None
+
+    def point_set_loss(self, pred: Tensor, target: Tensor) -> Tensor:
+        """The 3D loss between predicted and true point sets.
+
+        Args:
+            pred (Tensor): ``[L, K, 3]`` predicted neighbourhoods.
+            target (Tensor): ``[L, K, 3]`` true neighbourhoods.
+
+        Returns:
+            Tensor: scalar, the sum of ``loss_3d``'s two directions.
+        """
+        loss_src, loss_dst = self.loss_3d(pred, target)
+        return loss_src + loss_dst
 
     def loss(self,
              feats: Tensor,
@@ -67,8 +97,8 @@ class I2PMAEHead(BaseModule):
         c = feats.shape[-1]
         masked = feats[mask].reshape(-1, c)
         pred_3d = self.rec_3d(masked).reshape(masked.shape[0], -1, 3)
-        losses = dict(loss_3d=self.loss_3d_weight *
-                      chamfer_l2(pred_3d, neighborhoods[mask]))
+        losses = dict(
+            loss_3d=self.point_set_loss(pred_3d, neighborhoods[mask]))
         if self.with_2d:
             if targets_2d is None:
                 raise ValueError('targets_2d is required when the head '
@@ -80,6 +110,5 @@ class I2PMAEHead(BaseModule):
                 raise ValueError(
                     f'targets_2d must have shape {tuple(pred_2d.shape)}, got '
                     f'{tuple(targets_2d.shape)}')
-            losses['loss_2d'] = self.loss_2d_weight * (
-                pred_2d - targets_2d).pow(2).mean()
+            losses['loss_2d'] = self.loss_2d(pred_2d, targets_2d)
         return losses

@@ -1,5 +1,5 @@
-"""Losses of the I2P-MAE plugin."""
-from .chamfer_l2_loss import ChamferL2Loss, chamfer_l2
+"""Losses of the I2P-MAE plugin (the 3D Chamfer-L2 and the 2D MSE of
+pretraining are mmdet3d's ``ChamferDistance`` and mmdet's ``MSELoss``)."""
 from .smooth_cross_entropy_loss import SmoothCrossEntropyLoss
 
-__all__ = ['ChamferL2Loss', 'chamfer_l2', 'SmoothCrossEntropyLoss']
+__all__ = ['SmoothCrossEntropyLoss']
