@@ -10,7 +10,6 @@ upsampled to the image size with bicubic interpolation.
 from typing import NamedTuple, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmdet3d.registry import MODELS
 from mmengine.model import BaseModule
 from torch import Tensor
@@ -418,31 +417,3 @@ class MultiViewDepthProjector(BaseModule):
             term = line * row_w[:, i]
             out = term if out is None else out + term
         return out
-
-    def back_project_reference(self, maps: Tensor, xyz: Tensor,
-                               meta: ProjectionMeta) -> Tensor:
-        """Full-resolution version of :meth:`back_project`.
-
-        Upsamples ``maps`` to ``S x S`` with ``F.interpolate`` and gathers
-        the points' pixels. Memory grows with ``V * B * C * S * S``; meant
-        for tests and benchmarks.
-
-        Args:
-            maps (Tensor): ``[V * B, C, h, w]`` maps.
-            xyz (Tensor): ``[B, M, 3]`` points.
-            meta (ProjectionMeta): the mapping returned by :meth:`forward`.
-
-        Returns:
-            Tensor: ``[V, B, M, C]`` sampled values.
-        """
-        self._check_xyz(xyz, 'xyz')
-        size = meta.image_size
-        vb, channels = maps.shape[:2]
-        pixel = self._pixel_of(self._to_views(xyz), meta).clamp(0, size - 1)
-        full = F.interpolate(
-            maps, size=(size, size), mode='bicubic', align_corners=False)
-        flat = (pixel[..., 0] * size + pixel[..., 1]).unsqueeze(1)
-        values = torch.gather(
-            full.flatten(2), 2, flat.expand(vb, channels, -1))
-        return values.transpose(1, 2).reshape(meta.num_views, meta.batch_size,
-                                              -1, channels)
