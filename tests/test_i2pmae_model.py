@@ -198,6 +198,32 @@ def test_guided_mask_requires_teacher():
         MODELS.build(cfg)
 
 
+def test_encoder_default_init_is_a_seeded_trunc_normal_loop():
+    from mmengine.model.weight_init import trunc_normal_
+    from torch import nn
+    torch.manual_seed(0)
+    enc = I2PMAEEncoder([24, 48], [1, 1], num_heads=6)
+    torch.manual_seed(1)
+    enc.init_weights()
+    # the same draws, made by hand in modules() order
+    torch.manual_seed(0)
+    ref = I2PMAEEncoder([24, 48], [1, 1], num_heads=6, init_cfg=None)
+    torch.manual_seed(1)
+    for m in ref.modules():
+        if isinstance(m, (nn.Linear, nn.Conv1d)):
+            trunc_normal_(m.weight, std=.02)
+            if m.bias is not None:
+                nn.init.constant_(m.bias, 0)
+        elif isinstance(m, nn.LayerNorm):
+            nn.init.constant_(m.weight, 1.0)
+            nn.init.constant_(m.bias, 0)
+    state, expected = enc.state_dict(), ref.state_dict()
+    assert state.keys() == expected.keys()
+    assert all(torch.equal(state[k], expected[k]) for k in state)
+    qkv = enc.stages[1].blocks[0].attn.qkv.weight.detach()
+    assert abs(float(qkv.std()) - 0.02) < 0.002
+
+
 def test_local_radius_restricts_attention():
     torch.manual_seed(0)
     enc = I2PMAEEncoder([24], [1], num_heads=6, local_radius=[1e-6])

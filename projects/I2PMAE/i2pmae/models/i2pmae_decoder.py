@@ -92,6 +92,8 @@ class I2PMAEDecoder(BaseModule):
 
     def init_weights(self) -> None:
         """Xavier transformer weights and a N(0, 0.02) mask token."""
+        # by hand: init_cfg can target neither the bare mask_token (drawn
+        # first) nor only the Linear/LayerNorm layers inside self.stages
         super().init_weights()
         if self.init_cfg is not None:
             return

@@ -1,10 +1,9 @@
 """Hierarchical (Point-M2AE style) encoder of I2P-MAE."""
-from typing import List, NamedTuple, Optional, Sequence
+from typing import List, NamedTuple, Optional, Sequence, Union
 
 import torch
 from mmdet3d.registry import MODELS
 from mmengine.model import BaseModule
-from mmengine.model.weight_init import trunc_normal_
 from torch import Tensor, nn
 
 # indices here come from our own kNN / packing: no re-validation needed
@@ -63,6 +62,15 @@ def scatter_tokens(base: Tensor, x: Tensor, token_idx: Tensor,
     return torch.where(hit.unsqueeze(-1), written, base)
 
 
+#: The encoder's default ``init_cfg``: truncated-normal (std 0.02)
+#: Linear/Conv1d weights with zero biases, LayerNorms at 1/0 (BaseModule
+#: copies it, so the shared default is never modified).
+DEFAULT_INIT_CFG = [
+    dict(type='TruncNormal', layer=['Linear', 'Conv1d'], std=.02, bias=0.),
+    dict(type='Constant', layer='LayerNorm', val=1., bias=0.)
+]
+
+
 @MODELS.register_module()
 class I2PMAEEncoder(BaseModule):
     """Hierarchical ViT encoder of point tokens (the I2P-MAE backbone).
@@ -91,7 +99,9 @@ class I2PMAEEncoder(BaseModule):
             build no norm. None: every scale. :class:`I2PMAE` sets it to
             the scales its decoder reads, so no norm goes untrained.
         mlp_ratio (float): MLP expansion of the transformer layers.
-        init_cfg (dict, optional): mmengine init config (e.g. Pretrained).
+        init_cfg (dict | list[dict], optional): mmengine init config;
+            :data:`DEFAULT_INIT_CFG` by default (a ``Pretrained`` config
+            loads weights instead).
     """
 
     def __init__(self,
@@ -103,7 +113,7 @@ class I2PMAEEncoder(BaseModule):
                  final_norm: bool = True,
                  norm_scales: Optional[Sequence[int]] = None,
                  mlp_ratio: float = 4.0,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Union[dict, list, None] = DEFAULT_INIT_CFG) -> None:
         super().__init__(init_cfg=init_cfg)
         embed_dims, depths = list(embed_dims), list(depths)
         if not embed_dims:
@@ -163,20 +173,6 @@ class I2PMAEEncoder(BaseModule):
             nn.LayerNorm(d) if s in self.norm_scales else nn.Identity()
             for s, d in enumerate(embed_dims)
         ]) if final_norm else None
-
-    def init_weights(self) -> None:
-        """Truncated-normal (std 0.02) linear/conv weights, zero biases."""
-        super().init_weights()
-        if self.init_cfg is not None:
-            return
-        for m in self.modules():
-            if isinstance(m, (nn.Linear, nn.Conv1d)):
-                trunc_normal_(m.weight, std=.02)
-                if m.bias is not None:
-                    nn.init.constant_(m.bias, 0)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.constant_(m.weight, 1.0)
-                nn.init.constant_(m.bias, 0)
 
     def _attn_mask(self, s: int, centers: Tensor,
                    valid: Optional[Tensor]) -> Optional[Tensor]:
