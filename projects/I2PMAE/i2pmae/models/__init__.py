@@ -1,5 +1,6 @@
 """Model components of the I2P-MAE plugin (registered in mmdet3d MODELS)."""
 from .base_mask_generator import BaseMaskGenerator, propagate_mask
+from .base_point_model import BasePointModel
 from .clip_teacher import CLIPTeacher
 from .guided_mask_generator import GuidedMaskGenerator
 from .i2pmae import I2PMAE
@@ -16,7 +17,7 @@ from .random_mask_generator import RandomMaskGenerator
 from .vote_views import VoteViews, official_vote_pipeline
 
 __all__ = [
-    'BaseMaskGenerator', 'propagate_mask', 'CLIPTeacher',
+    'BaseMaskGenerator', 'propagate_mask', 'BasePointModel', 'CLIPTeacher',
     'GuidedMaskGenerator', 'I2PMAE', 'I2PMAEDecoder', 'EncoderOutput',
     'I2PMAEEncoder', 'I2PMAEPretrainHead', 'SmoothCrossEntropyLoss',
     'MultiViewDepthProjector', 'PointClassifier', 'PointClsHead',

@@ -5,13 +5,13 @@ from typing import Dict, List, Optional, Union
 
 import torch
 from mmdet3d.registry import MODELS
-from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 from mmengine.structures import BaseDataElement
 from torch import Tensor, nn
 
 from ..ops.gather_points import gather_points_unchecked
 from .base_mask_generator import propagate_mask
+from .base_point_model import BasePointModel
 from .build_component import build_component
 from .guided_mask_generator import GuidedMaskGenerator
 from .i2pmae_encoder import pack_visible
@@ -44,7 +44,7 @@ def _config_value(cfg: dict, key: str):
 
 
 @MODELS.register_module()
-class I2PMAE(BaseModel):
+class I2PMAE(BasePointModel):
     """Image-to-Point Masked Autoencoder (Zhang et al., CVPR 2023).
 
     A point cloud is tokenised at several scales; its three axis-aligned
@@ -82,13 +82,8 @@ class I2PMAE(BaseModel):
                  teacher: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        if data_preprocessor is None:
-            data_preprocessor = dict(
-                type='PointCloudDataPreprocessor', num_channels=3)
-        # built from mmdet3d's registry (BaseModel would use mmengine's)
         super().__init__(
-            data_preprocessor=build_component(data_preprocessor),
-            init_cfg=init_cfg)
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.tokenizer = build_component(tokenizer)
         self.backbone = build_component(
             self._with_read_norm_scales(backbone, neck))
@@ -314,15 +309,8 @@ class I2PMAE(BaseModel):
             sample.set_field(feat, 'feature')
         return data_samples
 
-    def forward(self,
-                inputs: dict,
-                data_samples: Optional[List] = None,
-                mode: str = 'tensor'):
-        """mmengine entry point: ``loss``, ``predict`` or ``tensor``."""
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self.extract_feat(inputs['points'])
-        raise ValueError(f'mode must be loss, predict or tensor, got {mode}')
+    def _forward(self,
+                 inputs: dict,
+                 data_samples: Optional[List] = None) -> Tensor:
+        """``mode='tensor'``: the linear-SVM feature ``[B, C_top]``."""
+        return self.extract_feat(inputs['points'])

@@ -4,10 +4,10 @@ from typing import List, Optional, Sequence, Union
 import numpy as np
 import torch
 from mmdet3d.registry import MODELS
-from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
+from .base_point_model import BasePointModel
 from .build_component import build_component
 from .vote_views import VoteViews, official_vote_pipeline
 
@@ -16,7 +16,7 @@ DEFAULT_TEST_CFG = dict(num_points=None, votes=0, vote_pipeline=None, seed=0)
 
 
 @MODELS.register_module()
-class PointClassifier(BaseModel):
+class PointClassifier(BasePointModel):
     """Tokenizer → hierarchical encoder (all tokens) → LayerNorm → pooling
     → MLP head.
 
@@ -63,13 +63,8 @@ class PointClassifier(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        if data_preprocessor is None:
-            data_preprocessor = dict(
-                type='PointCloudDataPreprocessor', num_channels=3)
-        # built from mmdet3d's registry (BaseModel would use mmengine's)
         super().__init__(
-            data_preprocessor=build_component(data_preprocessor),
-            init_cfg=init_cfg)
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if pooling not in self.POOLINGS:
             raise ValueError(
                 f'pooling must be one of {self.POOLINGS}, got {pooling!r}')
@@ -263,16 +258,8 @@ class PointClassifier(BaseModel):
             self.predict_votes(data['inputs'], samples)
         return samples
 
-    def forward(self,
-                inputs: dict,
-                data_samples: Optional[List] = None,
-                mode: str = 'tensor'):
-        """mmengine entry point: ``loss``, ``predict`` or ``tensor`` (logits).
-        """
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self.head(self.extract_feat(inputs['points']))
-        raise ValueError(f'mode must be loss, predict or tensor, got {mode}')
+    def _forward(self,
+                 inputs: dict,
+                 data_samples: Optional[List] = None) -> Tensor:
+        """``mode='tensor'``: logits ``[B, num_classes]`` of every point."""
+        return self.head(self.extract_feat(inputs['points']))
