@@ -1,11 +1,14 @@
-"""Tests of the multi-view depth projector and its back-projection."""
+"""Tests of the multi-view depth projector and its back-projection.
+
+The bicubic sampling itself is tested in test_feature_back_projection.py.
+"""
 import pytest
 import torch
 import torch.nn.functional as F
 from reference_implementations import back_project_reference
 
 from projects.I2PMAE.i2pmae.models.multiview_depth_projector import (
-    MultiViewDepthProjector, ProjectionMeta, bicubic_taps)
+    MultiViewDepthProjector, ProjectionMeta)
 
 IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406])
 IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225])
@@ -235,16 +238,6 @@ def test_back_project_clamps_points_outside_the_image():
     assert torch.equal(
         projector.back_project(maps, outside, meta),
         projector.back_project(maps, border, meta))
-
-
-def test_bicubic_taps_weights_sum_to_one():
-    dst = torch.arange(224)
-    for in_size in (1, 7, 14, 30):
-        index, weights = bicubic_taps(dst, in_size, 224, torch.float64)
-        assert index.shape == weights.shape == (224, 4)
-        assert index.min() >= 0 and index.max() <= in_size - 1
-        assert torch.allclose(
-            weights.sum(-1), torch.ones(224, dtype=torch.float64))
 
 
 # ---------------------------------------------------------------------- #

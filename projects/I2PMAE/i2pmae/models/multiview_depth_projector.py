@@ -1,11 +1,13 @@
-"""Multi-view depth projection of point clouds and image-to-point sampling.
+"""Multi-view depth projection of point clouds.
 
 I2P-MAE renders every point cloud into a few depth images (one per axis
 order), runs a frozen 2D teacher on them and reads the teacher's maps back
-at 3D points. :class:`MultiViewDepthProjector` does both directions: its
-``forward`` renders the images and its :meth:`back_project` samples any
-low-resolution map at arbitrary points as if the map had first been
-upsampled to the image size with bicubic interpolation.
+at 3D points. :class:`MultiViewDepthProjector` owns the projection
+geometry: its ``forward`` renders the images and returns the pixel mapping
+(:class:`ProjectionMeta`), and its :meth:`~MultiViewDepthProjector.
+back_project` maps 3D points to their pixels and reads the maps there with
+:func:`~.feature_back_projection.gather_bicubic_upsampled` (bicubic
+sampling as if the maps had been upsampled to the image size).
 """
 from typing import NamedTuple, Sequence, Tuple
 
@@ -14,8 +16,7 @@ from mmdet3d.registry import MODELS
 from mmengine.model import BaseModule
 from torch import Tensor
 
-#: Coefficient of the cubic convolution kernel used by torch's bicubic mode.
-CUBIC_A = -0.75
+from .feature_back_projection import gather_bicubic_upsampled
 
 #: The official view orders: (x, y, z), (z, x, y) and (y, z, x). The first
 #: two permuted coordinates index the pixel (row, column), the third one is
@@ -53,65 +54,6 @@ class ProjectionMeta(NamedTuple):
     def batch_size(self) -> int:
         """Number of point clouds ``B``."""
         return self.grid_size.shape[1]
-
-
-def _fused_mul_add(a: Tensor, b, c) -> Tensor:
-    """``a * b + c`` rounded once to ``a.dtype`` (a fused multiply-add)."""
-    return (a.double() * b + c).to(a.dtype)
-
-
-def _cubic_conv_near(x: Tensor, a: float = CUBIC_A) -> Tensor:
-    """Cubic convolution kernel for ``|x| <= 1``.
-
-    Evaluated with the fused multiply-adds of torch's compiled kernels so
-    float32 weights agree with ``F.interpolate`` to the last bits.
-    """
-    t = _fused_mul_add(x, a + 2, -(a + 3)) * x
-    return _fused_mul_add(t, x, 1.0)
-
-
-def _cubic_conv_far(x: Tensor, a: float = CUBIC_A) -> Tensor:
-    """Cubic convolution kernel for ``1 < |x| < 2`` (fused like above)."""
-    t = _fused_mul_add(x, a, -5 * a)
-    t = _fused_mul_add(t, x, 8 * a)
-    return _fused_mul_add(t, x, -4 * a)
-
-
-def bicubic_taps(dst_index: Tensor, in_size: int, out_size: int,
-                 dtype: torch.dtype) -> Tuple[Tensor, Tensor]:
-    """Source taps of bicubic upsampling along one axis.
-
-    Follows ``F.interpolate(mode='bicubic', align_corners=False)`` with an
-    explicit output size: the source coordinate of output index ``d`` is
-    ``(d + 0.5) * in_size / out_size - 0.5``, the four taps around it get
-    cubic-convolution weights (``A = -0.75``) and taps outside the input
-    are clamped to the border.
-
-    Args:
-        dst_index (Tensor): integer output indices, any shape ``[...]``.
-        in_size (int): input length along the axis.
-        out_size (int): output length along the axis.
-        dtype (torch.dtype): dtype of the weight computation (float32 or
-            float64, as torch's internal math type).
-
-    Returns:
-        tuple[Tensor, Tensor]: source indices ``[..., 4]`` (int64, clamped
-        to ``[0, in_size - 1]``) and their weights ``[..., 4]``.
-    """
-    scale = torch.tensor(
-        in_size, dtype=dtype, device=dst_index.device) / out_size
-    # One rounding for ``scale * (d + 0.5) - 0.5``, like the fused
-    # multiply-add the compiled kernels use.
-    real = (scale.double() * (dst_index.double() + 0.5) - 0.5).to(dtype)
-    base = torch.floor(real).long().clamp(max=in_size - 1)
-    t = (real - base.to(dtype)).clamp(0, 1)
-    t_rev = 1.0 - t
-    weights = (_cubic_conv_far(t + 1.0), _cubic_conv_near(t),
-               _cubic_conv_near(t_rev), _cubic_conv_far(t_rev + 1.0))
-    weights = torch.stack(weights, dim=-1)
-    steps = torch.arange(-1, 3, device=dst_index.device)
-    index = (base.unsqueeze(-1) + steps).clamp(0, in_size - 1)
-    return index, weights
 
 
 @MODELS.register_module()
@@ -315,11 +257,13 @@ class MultiViewDepthProjector(BaseModule):
         The result equals upsampling ``maps`` to ``S x S`` with
         ``F.interpolate(mode='bicubic', align_corners=False)`` and reading,
         for every point, the pixel it projects to (without the splat
-        neighbourhood). Only the 4x4 bicubic taps of the needed pixels are
-        evaluated, so no ``[V * B, C, S, S]`` tensor is ever built; peak
-        extra memory is a few ``[V, B, M, C]`` tensors. Points whose pixel
-        falls outside the image (possible only for points outside the
-        projected clouds) are clamped to the nearest border pixel.
+        neighbourhood). The reading is done by
+        :func:`~.feature_back_projection.gather_bicubic_upsampled`, which
+        evaluates only the 4x4 bicubic taps of the needed pixels, so no
+        ``[V * B, C, S, S]`` tensor is ever built; peak extra memory is a
+        few ``[V, B, M, C]`` tensors. Points whose pixel falls outside the
+        image (possible only for points outside the projected clouds) are
+        clamped to the nearest border pixel. Differentiable in ``maps``.
 
         Args:
             maps (Tensor): ``[V * B, C, h, w]`` maps, view-major like the
@@ -347,73 +291,7 @@ class MultiViewDepthProjector(BaseModule):
             raise ValueError(
                 f'maps must be a floating-point [V * B, C, h, w] tensor '
                 f'with V * B = {num_views * batch}, got {shape}')
-        vb, channels, height, width = maps.shape
-        num_points = xyz.shape[1]
         size = meta.image_size
-
         pixel = self._pixel_of(self._to_views(xyz), meta).clamp(0, size - 1)
-        math_dtype = torch.float64 if maps.dtype == torch.float64 \
-            else torch.float32
-        row_idx, row_w = bicubic_taps(pixel[..., 0], height, size, math_dtype)
-        col_idx, col_w = bicubic_taps(pixel[..., 1], width, size, math_dtype)
-
-        # [VB * h * w, C] table; one row per (map, source pixel).
-        table = maps.to(math_dtype).flatten(2).transpose(1, 2)
-        table = table.reshape(vb * height * width, channels)
-        base = (torch.arange(vb, device=maps.device) * (height * width))
-        base = base.view(vb, 1)
-        row_w = row_w.reshape(-1, 4, 1)
-        col_w = col_w.reshape(-1, 4, 1)
-        if torch.is_grad_enabled() and maps.requires_grad:
-            out = self._accumulate_taps_autograd(table, base, row_idx, row_w,
-                                                 col_idx, col_w, width)
-        else:
-            out = self._accumulate_taps(table, base, row_idx, row_w, col_idx,
-                                        col_w, width)
-        return out.to(maps.dtype).view(num_views, batch, num_points, channels)
-
-    @staticmethod
-    def _accumulate_taps(table: Tensor, base: Tensor, row_idx: Tensor,
-                         row_w: Tensor, col_idx: Tensor, col_w: Tensor,
-                         width: int) -> Tensor:
-        """Weighted sum of the 4x4 taps with three reused buffers.
-
-        Like torch's kernel, the 4 taps of each source row are summed
-        first, then the 4 rows. Peak memory: three ``[V * B * M, C]``
-        buffers.
-        """
-        shape = (row_w.shape[0], table.shape[1])
-        tap = table.new_empty(shape)
-        line = table.new_empty(shape)
-        out = table.new_empty(shape)
-        for i in range(4):
-            row_start = base + row_idx[..., i] * width  # [VB, M]
-            for j in range(4):
-                index = (row_start + col_idx[..., j]).reshape(-1)
-                torch.index_select(table, 0, index, out=tap)
-                if j == 0:
-                    torch.mul(tap, col_w[:, j], out=line)
-                else:
-                    line.addcmul_(tap, col_w[:, j])
-            if i == 0:
-                torch.mul(line, row_w[:, i], out=out)
-            else:
-                out.addcmul_(line, row_w[:, i])
-        return out
-
-    @staticmethod
-    def _accumulate_taps_autograd(table: Tensor, base: Tensor, row_idx: Tensor,
-                                  row_w: Tensor, col_idx: Tensor,
-                                  col_w: Tensor, width: int) -> Tensor:
-        """Differentiable version of :meth:`_accumulate_taps`."""
-        out = None
-        for i in range(4):
-            row_start = base + row_idx[..., i] * width
-            line = None
-            for j in range(4):
-                index = (row_start + col_idx[..., j]).reshape(-1)
-                term = table.index_select(0, index) * col_w[:, j]
-                line = term if line is None else line + term
-            term = line * row_w[:, i]
-            out = term if out is None else out + term
-        return out
+        values = gather_bicubic_upsampled(maps, pixel, size)
+        return values.view(num_views, batch, xyz.shape[1], maps.shape[1])
