@@ -1,10 +1,15 @@
 """Tests of the bicubic sampling behind the image-to-point back-projection."""
+import argparse
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from projects.I2PMAE.i2pmae.models.feature_back_projection import (
     bicubic_taps, gather_bicubic_upsampled)
+from projects.I2PMAE.i2pmae.models.multiview_depth_projector import \
+    MultiViewDepthProjector
+from tools.benchmark_modes import back_projection as benchmark_mode
 
 
 def upsample_then_read(maps, pixel, size):
@@ -71,6 +76,60 @@ def test_gather_is_the_same_with_and_without_autograd():
     (expected, ) = torch.autograd.grad(
         (upsample_then_read(maps64, pixel, size) * weights).sum(), maps64)
     assert torch.allclose(grad, expected, rtol=0, atol=1e-12)
+
+
+def test_grid_sample_is_the_same_function_but_rounds_further_away():
+    """Why back-projection does not use ``F.grid_sample``.
+
+    Bicubic ``grid_sample`` (border padding, ``align_corners=False``) at
+    each pixel's centre is the function the official upsample-then-read
+    computes (float64 agrees to round-off), but in float32 it lands several
+    rounding steps further from the official values than the 16-tap
+    gather, which stays within about one step.
+    """
+    gen = torch.Generator().manual_seed(0)
+    projector = MultiViewDepthProjector()
+    clouds = torch.randn(2, 1000, 3, generator=gen)
+    _, meta = projector(clouds)
+    maps = torch.randn(6, 8, 14, 14, generator=gen)
+    for dtype in (torch.float64, torch.float32):
+        args = (projector, maps.to(dtype), clouds.to(dtype), meta)
+        official = benchmark_mode.official_back_project(*args)
+        grid = benchmark_mode.grid_sample_back_project(*args)
+        ours = projector.back_project(*args[1:])
+        _, grid_rel, _ = benchmark_mode.difference(grid, official)
+        _, ours_rel, _ = benchmark_mode.difference(ours, official)
+        if dtype == torch.float64:
+            assert grid_rel < 1e-13 and ours_rel < 1e-13
+        else:
+            assert ours_rel < 3e-7
+            assert grid_rel > 2 * ours_rel, (grid_rel, ours_rel)
+
+
+def test_back_projection_benchmark_mode_runs(capsys, parity_fixture_path):
+    parser = argparse.ArgumentParser()
+    benchmark_mode.add_arguments(parser)
+    benchmark_mode.run(
+        parser.parse_args([
+            '--batch-size', '1', '--channels', '4', '--num-points', '50',
+            '--map-size', '7', '--repeats', '1', '--fixture',
+            parity_fixture_path
+        ]))
+    lines = capsys.readouterr().out.splitlines()
+    timing = [ln for ln in lines if ln.startswith('random maps, no_grad')]
+    assert len(timing) == 1 and len(timing[0].split()) == 5
+    for key in ('random maps, float32', 'random maps, float64',
+                '  img_feats at every point', '  saliency at top centres'):
+        row = [ln for ln in lines if ln.startswith(key)]
+        assert len(row) == 1, (key, lines)
+        ours_rel, grid_rel = float(row[0].split()[-5]), float(
+            row[0].split()[-2])
+        assert 0 <= ours_rel < 1e-5 and 0 <= grid_rel < 1e-5
+    assert any('official re-run 0.000e+00' in ln for ln in lines)
+    with pytest.raises(ValueError, match='--channels'):
+        benchmark_mode.run(parser.parse_args(['--channels', '0']))
+    with pytest.raises(ValueError, match='--fixture: file not found'):
+        benchmark_mode.run(parser.parse_args(['--fixture', 'missing.pt']))
 
 
 @pytest.mark.parametrize('maps, pixel, match', [
