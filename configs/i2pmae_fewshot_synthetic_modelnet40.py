@@ -10,21 +10,11 @@
 _base_ = [
     './_base_/models/point_classifier_synthetic_modelnet40.py',
     './_base_/datasets/synthetic_modelnet40_fewshot.py',
-    './_base_/schedules/finetune_adamw_cosine_cpu_8e.py',
-    './_base_/default_runtime.py'
+    './_base_/cpu_finetune_runtime.py'
 ]
 train_dataloader = dict(batch_size=8)
-# BatchNorm statistics recomputed with the final weights before the test
-# (an episode has at most 200 training clouds: all of them are used)
-custom_hooks = _base_.custom_hooks + [
-    dict(
-        type='mmpretrain.PreciseBNHook',
-        num_samples=1024,
-        interval=_base_.max_epochs,
-        priority='ABOVE_NORMAL')
-]
+# an episode has at most 200 training clouds: PreciseBNHook (1024 samples,
+# cpu_finetune_runtime.py) uses all of them
 # one checkpoint per fold, after the last epoch
 default_hooks = dict(
-    logger=dict(interval=5),
     checkpoint=dict(interval=_base_.max_epochs, max_keep_ckpts=1))
-log_processor = dict(window_size=5)

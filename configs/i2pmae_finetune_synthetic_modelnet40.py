@@ -8,17 +8,6 @@
 _base_ = [
     './_base_/models/point_classifier_synthetic_modelnet40.py',
     './_base_/datasets/synthetic_modelnet40.py',
-    './_base_/schedules/finetune_adamw_cosine_cpu_8e.py',
-    './_base_/default_runtime.py'
+    './_base_/cpu_finetune_runtime.py'
 ]
 train_dataloader = dict(batch_size=8)
-# BatchNorm statistics recomputed with the final weights before the test
-custom_hooks = _base_.custom_hooks + [
-    dict(
-        type='mmpretrain.PreciseBNHook',
-        num_samples=1024,
-        interval=_base_.max_epochs,
-        priority='ABOVE_NORMAL')
-]
-default_hooks = dict(logger=dict(interval=5))
-log_processor = dict(window_size=5)

@@ -8,8 +8,7 @@
 _base_ = [
     './_base_/models/point_classifier.py',
     './_base_/datasets/synthetic_scanobjectnn_objbg.py',
-    './_base_/schedules/finetune_adamw_cosine_cpu_8e.py',
-    './_base_/default_runtime.py'
+    './_base_/cpu_finetune_runtime.py'
 ]
 # the pretraining tokenizer's group sizes, half its groups (CPU time is
 # mostly the first scale's token embedding, linear in groups x group size)
@@ -18,13 +17,3 @@ model = dict(
     backbone=dict(embed_dims=[48, 96, 192], depths=[2, 2, 2]),
     head=dict(in_channels=384))
 train_dataloader = dict(batch_size=8)
-# BatchNorm statistics recomputed with the final weights before the test
-custom_hooks = _base_.custom_hooks + [
-    dict(
-        type='mmpretrain.PreciseBNHook',
-        num_samples=1024,
-        interval=_base_.max_epochs,
-        priority='ABOVE_NORMAL')
-]
-default_hooks = dict(logger=dict(interval=5))
-log_processor = dict(window_size=5)
