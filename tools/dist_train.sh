@@ -4,29 +4,11 @@
 # (NCCL), or NPROC CPU processes (gloo) when no GPU is visible. Several
 # nodes: run it on each with NNODES, NODE_RANK, MASTER_ADDR and PORT set.
 # Python: ${I2PMAE_VENV:-<repo>/.venv}/bin/python when it exists, else the
-# python on PATH.
+# python on PATH (tools/launch_env.sh).
 set -euo pipefail
 if [ $# -lt 2 ]; then
     echo "usage: $0 CONFIG NPROC [train.py options]" >&2
     exit 2
 fi
-CONFIG=$1
-NPROC=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-py="${I2PMAE_VENV:-$repo/.venv}/bin/python"
-[ -x "$py" ] || py=python
-
-PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}" \
-"$py" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$NPROC" \
-    --master_port="$PORT" \
-    "$repo/tools/train.py" \
-    "$CONFIG" \
-    --launcher pytorch "${@:3}"
+source "$(dirname "${BASH_SOURCE[0]}")/launch_env.sh"
+torchrun_tool "$2" train.py "$1" --launcher pytorch "${@:3}"

@@ -3,7 +3,7 @@
 # One training process per GPU (NCCL) on a Slurm cluster; CPU-only runs use
 # tools/dist_train.sh (torchrun) instead.
 # Python: ${I2PMAE_VENV:-<repo>/.venv}/bin/python when it exists, else the
-# python on PATH.
+# python on PATH (tools/launch_env.sh).
 set -x
 PARTITION=$1
 JOB_NAME=$2
@@ -14,9 +14,7 @@ GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 PY_ARGS=${@:5}
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-py="${I2PMAE_VENV:-$repo/.venv}/bin/python"
-[ -x "$py" ] || py=python
+source "$(dirname "${BASH_SOURCE[0]}")/launch_env.sh"
 
 PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}" \
 srun -p ${PARTITION} \
