@@ -8,6 +8,7 @@ from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 
 import projects.I2PMAE.i2pmae  # noqa: F401  (registers the plugin)
+from projects.I2PMAE.i2pmae.synthetic import generate_synthetic_datasets
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # The shared folder (with the parity fixture) lives beside the repository.
@@ -31,6 +32,32 @@ def parity_fixture_path():
 def parity_fixture(parity_fixture_path):
     """The loaded official-parity fixture (a trusted, project-owned file)."""
     return torch.load(parity_fixture_path, weights_only=False)
+
+
+@pytest.fixture(scope='session')
+def synthetic_data(tmp_path_factory):
+    """Small synthetic datasets, written once per set of arguments.
+
+    Returns:
+        Callable: ``synthetic_data(layouts, **kwargs)`` writes
+        ``generate_synthetic_datasets(root, layouts=layouts, **kwargs)``
+        (without progress output) into a new temporary folder the first
+        time it is called with these arguments and returns that folder
+        (str); later calls with the same arguments return the same folder.
+        Tests read the data and never write into it.
+    """
+    roots = {}
+
+    def make(layouts, **kwargs):
+        key = (tuple(layouts), tuple(sorted(kwargs.items())))
+        if key not in roots:
+            root = str(tmp_path_factory.mktemp('synthetic'))
+            generate_synthetic_datasets(
+                root, layouts=layouts, show_progress=False, **kwargs)
+            roots[key] = root
+        return roots[key]
+
+    return make
 
 
 class ToyRegressor(BaseModel):

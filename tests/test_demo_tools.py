@@ -14,7 +14,6 @@ from mmengine.hooks import Hook
 from mmengine.registry import DefaultScope
 from reference_implementations import chamfer_l2
 
-from projects.I2PMAE.i2pmae.synthetic import generate_synthetic_datasets
 from tools import visualize_masking
 from tools.analysis_tools import svm_vs_random
 
@@ -32,17 +31,12 @@ SMALL_OPTIONS = [
 
 
 @pytest.fixture(scope='module')
-def synthetic_root(tmp_path_factory):
+def synthetic_root(synthetic_data):
     """ShapeNet-55 (2 + 1 clouds per class) and ModelNet40 h5 (32 + 16)."""
-    root = str(tmp_path_factory.mktemp('synthetic'))
-    generate_synthetic_datasets(
-        root,
-        per_class=2,
-        test_per_class=1,
-        num_points=1024,
-        layouts=['shapenet55', 'modelnet_h5'],
-        show_progress=False)
-    return root
+    return synthetic_data(['shapenet55', 'modelnet_h5'],
+                          per_class=2,
+                          test_per_class=1,
+                          num_points=1024)
 
 
 def _svm_options(root):

@@ -16,7 +16,6 @@ from torch import nn
 
 from projects.I2PMAE.i2pmae.engine import (DeviceAwareRunner,
                                            resolve_dist_backend)
-from projects.I2PMAE.i2pmae.synthetic import generate_synthetic_datasets
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -107,17 +106,12 @@ BATCH = 4
 
 
 @pytest.fixture(scope='module')
-def synthetic_root(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('synthetic'))
-    generate_synthetic_datasets(
-        root,
-        per_class=2,
-        test_per_class=1,
-        num_points=1024,
-        shapenet_points=2048,
-        layouts=['shapenet55', 'modelnet_h5'],
-        show_progress=False)
-    return root
+def synthetic_root(synthetic_data):
+    return synthetic_data(['shapenet55', 'modelnet_h5'],
+                          per_class=2,
+                          test_per_class=1,
+                          num_points=1024,
+                          shapenet_points=2048)
 
 
 def _write_config(tmp_path, synthetic_root) -> str:

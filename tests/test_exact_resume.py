@@ -60,18 +60,9 @@ TINY_MODEL = [
 
 
 @pytest.fixture(scope='module')
-def shapenet_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp('synthetic')
-    subprocess.run([
-        sys.executable, 'tools/dataset_converters/make_synthetic_shapes.py',
-        '--out',
-        str(root), '--per-class', '1', '--test-per-class', '1', '--layouts',
-        'shapenet55'
-    ],
-                   cwd=REPO,
-                   check=True,
-                   capture_output=True)
-    return root / 'ShapeNet55-34'
+def shapenet_root(synthetic_data):
+    root = synthetic_data(['shapenet55'], per_class=1, test_per_class=1)
+    return osp.join(root, 'ShapeNet55-34')
 
 
 def _train(work, data_root, workers, kill_after=None, resume=False):
@@ -197,18 +188,13 @@ def test_isolated_rng_leaves_the_global_state():
         assert (np.random.rand(), torch.rand(1).item()) == inside
 
 
-def test_dataset_runs_the_pipeline_under_the_index_seed(tmp_path):
-    subprocess.run([
-        sys.executable, 'tools/dataset_converters/make_synthetic_shapes.py',
-        '--out',
-        str(tmp_path), '--per-class', '1', '--test-per-class', '1',
-        '--layouts', 'shapenet55', '--shapenet-points', '256'
-    ],
-                   cwd=REPO,
-                   check=True,
-                   capture_output=True)
+def test_dataset_runs_the_pipeline_under_the_index_seed(synthetic_data):
+    root = synthetic_data(['shapenet55'],
+                          per_class=1,
+                          test_per_class=1,
+                          shapenet_points=256)
     dataset = ShapeNet55Dataset(
-        data_root=str(tmp_path / 'ShapeNet55-34'),
+        data_root=osp.join(root, 'ShapeNet55-34'),
         pipeline=[
             dict(type='PointCloudRandomSample', num_points=64),
             dict(type='PointCloudScaleAndTranslate'),

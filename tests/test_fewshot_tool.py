@@ -17,7 +17,7 @@ import torch
 from mmdet3d.registry import MODELS
 from mmengine.config import Config
 
-from projects.I2PMAE.i2pmae.synthetic import generate_synthetic_datasets
+from projects.I2PMAE.i2pmae.synthetic import SYNTHETIC_LAYOUT
 from tools import fewshot
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -49,17 +49,13 @@ def tiny_options(data_root):
 
 
 @pytest.fixture(scope='module')
-def fewshot_root(tmp_path_factory):
+def fewshot_root(synthetic_data):
     """Two folds per setting, 2 query shapes per class, 300 points."""
-    out = tmp_path_factory.mktemp('fewshot_data')
-    folders = generate_synthetic_datasets(
-        str(out),
-        layouts=['fewshot'],
-        fewshot_points=300,
-        fewshot_folds=2,
-        fewshot_queries=2,
-        show_progress=False)
-    return folders['fewshot']
+    root = synthetic_data(['fewshot'],
+                          fewshot_points=300,
+                          fewshot_folds=2,
+                          fewshot_queries=2)
+    return osp.join(root, SYNTHETIC_LAYOUT['fewshot'])
 
 
 @pytest.fixture(scope='module')

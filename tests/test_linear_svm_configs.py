@@ -10,8 +10,6 @@ import torch
 from mmdet3d.registry import DATASETS, MODELS, RUNNERS
 from mmengine.config import Config
 
-from projects.I2PMAE.i2pmae.synthetic import generate_synthetic_datasets
-
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PRETRAIN_CONFIGS = [
     'i2pmae_pretrain.py', 'i2pmae_pretrain_synthetic.py',
@@ -93,16 +91,11 @@ def test_svm_dataset_configs(name, synthetic_root):
 
 
 @pytest.fixture(scope='module')
-def synthetic_root(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('synthetic'))
-    generate_synthetic_datasets(
-        root,
-        per_class=2,
-        test_per_class=1,
-        num_points=1024,
-        layouts=['modelnet_h5', 'scanobjectnn'],
-        show_progress=False)
-    return root
+def synthetic_root(synthetic_data):
+    return synthetic_data(['modelnet_h5', 'scanobjectnn'],
+                          per_class=2,
+                          test_per_class=1,
+                          num_points=1024)
 
 
 @pytest.fixture(scope='module')

@@ -356,30 +356,24 @@ def test_index_ranges():
     assert parse_index_ranges(['3']) == [3]
 
 
-def test_run_command_trains_each_seed(tmp_path):
+def test_run_command_trains_each_seed(tmp_path, synthetic_data):
     """Two tiny fine-tuning runs through tools/train.py, then the table.
 
     The config adds ``FinalTestHook``: the test split (the same clouds as
     the validation in the synthetic config) is scored again after training,
     with the same weights.
     """
-    data = tmp_path / 'data'
-    subprocess.run([
-        sys.executable, 'tools/dataset_converters/make_synthetic_shapes.py',
-        '--out',
-        str(data), '--per-class', '1', '--test-per-class', '1', '--points',
-        '512', '--layouts', 'scanobjectnn'
-    ],
-                   cwd=REPO,
-                   check=True,
-                   capture_output=True)
+    data = synthetic_data(['scanobjectnn'],
+                          per_class=1,
+                          test_per_class=1,
+                          num_points=512)
     config = tmp_path / 'final_test.py'
     config.write_text(
         '_base_ = [' + repr(
             osp.join(REPO, 'configs',
                      'i2pmae_finetune_synthetic_scanobjectnn.py')) + ']\n'
         "custom_hooks = _base_.custom_hooks + [dict(type='FinalTestHook')]\n")
-    scan = data / 'ScanObjectNN'
+    scan = osp.join(data, 'ScanObjectNN')
     options = [
         'model.tokenizer.num_groups=[32,16,8]',
         'model.backbone.depths=[1,1,1]', 'train_cfg.max_epochs=1'

@@ -3,6 +3,7 @@ import os.path as osp
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -32,12 +33,11 @@ def _tool_error(*args):
 
 
 @pytest.fixture(scope='module')
-def synthetic_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp('synthetic')
-    _tool('tools/dataset_converters/make_synthetic_shapes.py', '--out',
-          str(root), '--per-class', '1', '--test-per-class', '1', '--layouts',
-          'shapenet55', 'scanobjectnn')
-    return root
+def synthetic_root(synthetic_data):
+    return Path(
+        synthetic_data(['shapenet55', 'scanobjectnn'],
+                       per_class=1,
+                       test_per_class=1))
 
 
 def _loader_opts(prefix, data_root):
