@@ -1,26 +1,22 @@
 """Build the CLIP teacher's open_clip image tower from a checkpoint.
 
-All CLIP checkpoint handling lives here: open_clip tags found in the local
-caches, local files (open_clip training checkpoints, OpenAI state dicts or
-TorchScript archives, safetensors), in-memory state dicts, and the tower
-sizes stored in their weights. Only open_clip's public API is used.
+Files are read by open_clip's ``load_state_dict`` (safetensors, training
+checkpoints, state dicts) or, for OpenAI TorchScript archives, by
+``torch.jit.load``; the tower's sizes are read from its weights.
 """
 import dataclasses
 import logging
 import os
 import os.path as osp
-import pickle
-import zipfile
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 import open_clip
 import torch
+from huggingface_hub import try_to_load_from_cache
 from mmengine.logging import print_log
+from open_clip.factory import load_state_dict
 from torch import Tensor, nn
 from torch.nn.modules.module import register_module_module_registration_hook
-
-#: Keys of the OpenAI TorchScript archives that are not weights.
-OPENAI_ARCHIVE_EXTRAS = ('input_resolution', 'context_length', 'vocab_size')
 
 #: The smallest text tower ``open_clip.CLIP`` builds; it is dropped.
 UNUSED_TEXT_TOWER = dict(
@@ -45,24 +41,19 @@ def load_clip_image_tower(
 
     Args:
         model_name, pretrained, vision_cfg, embed_dim, quick_gelu,
-            cache_dir: as documented by :class:`CLIPTeacher`. The sizes
-            stored in the weights win over ``model_name``'s config (a
-            difference is logged); ``vision_cfg`` values that contradict
-            them raise a ValueError.
+            cache_dir: as documented by :class:`CLIPTeacher`.
 
     Returns:
         tuple[nn.Module, bool]: the float32 ``VisionTransformer`` (randomly
         initialised when ``pretrained`` is None) and whether it uses
         QuickGELU.
     """
-    model_cfg = _model_config(model_name)
     explicit = dict(vision_cfg or {})
-    if embed_dim is not None:
-        if explicit.get('embed_dim', embed_dim) != embed_dim:
-            raise ValueError(f'embed_dim={embed_dim} contradicts vision_cfg '
-                             f"embed_dim={explicit['embed_dim']}")
-        explicit['embed_dim'] = embed_dim
-    vision, embed_dim = _merge_vision_cfg(model_cfg, explicit)
+    if embed_dim is not None and \
+            explicit.setdefault('embed_dim', embed_dim) != embed_dim:
+        raise ValueError(f'embed_dim={embed_dim} contradicts vision_cfg '
+                         f"embed_dim={explicit['embed_dim']}")
+    vision, embed_dim, config_quick_gelu = _vit_config(model_name, explicit)
     weights, source, source_quick_gelu = None, None, False
     if pretrained is None:
         print_log(
@@ -76,16 +67,9 @@ def load_clip_image_tower(
         vision, embed_dim = _fit_to_weights(vision, embed_dim, weights,
                                             explicit,
                                             isinstance(pretrained, Mapping))
+    _set_heads(vision, explicit.get('heads'))
     if quick_gelu is None:
-        quick_gelu = bool(model_cfg.get('quick_gelu') or source_quick_gelu)
-    if vision.get('timm_model_name') or isinstance(
-            vision.get('layers'), (list, tuple)):
-        raise ValueError(
-            f'model_name={model_name!r} does not have an open_clip '
-            'VisionTransformer image tower; CLIPTeacher supports ViTs')
-    if vision.get('attentional_pool'):
-        raise ValueError(f'model_name={model_name!r} uses attentional '
-                         'pooling; CLIPTeacher needs plain ViT patch tokens')
+        quick_gelu = config_quick_gelu or source_quick_gelu
     visual = _build_image_tower(embed_dim, vision, quick_gelu)
     if weights is not None:
         misfit = f'pretrained {source} does not fit {model_name} (vision ' \
@@ -100,8 +84,14 @@ def load_clip_image_tower(
     return visual.float(), quick_gelu
 
 
-def _model_config(model_name: str) -> Dict[str, Any]:
-    """open_clip config of a built-in ViT model name (no hub look-ups)."""
+def _vit_config(model_name: str,
+                overrides: Dict[str, Any]) -> Tuple[Dict, int, bool]:
+    """``CLIPVisionCfg`` values, output dim and QuickGELU of a ViT config.
+
+    ``overrides`` (``vision_cfg``) holds ``CLIPVisionCfg`` fields plus
+    ``heads`` (left to :func:`_set_heads`) and ``embed_dim``; hub and
+    local-dir model names are refused.
+    """
     if not isinstance(model_name, str) or ':' in model_name:
         raise ValueError(
             f'model_name must be a built-in open_clip model name such '
@@ -114,40 +104,24 @@ def _model_config(model_name: str) -> Dict[str, Any]:
         raise ValueError(
             f'unknown open_clip model_name {model_name!r}; known ViT '
             f'configs include {vits[:8]} (see open_clip.list_models())')
-    vision = cfg.get('vision_cfg', {})
+    fields = {f.name for f in dataclasses.fields(open_clip.CLIPVisionCfg)}
+    unknown = sorted(set(overrides) - fields - {'heads', 'embed_dim'})
+    if unknown:
+        raise ValueError(
+            f'vision_cfg has unknown keys {unknown}; allowed: heads, '
+            f'embed_dim and the fields of open_clip CLIPVisionCfg')
+    vision = dict(cfg['vision_cfg'])
+    vision.update((k, v) for k, v in overrides.items() if k in fields)
     if vision.get('timm_model_name') or isinstance(
             vision.get('layers'), (list, tuple)):
         raise ValueError(
             f'model_name={model_name!r} has a non-ViT (ResNet / timm) '
             'image tower; CLIPTeacher supports open_clip ViTs only')
-    return cfg
-
-
-def _merge_vision_cfg(model_cfg: Dict[str, Any],
-                      overrides: Dict[str, Any]) -> Tuple[Dict, int]:
-    """``CLIPVisionCfg`` values and output dim after ``vision_cfg``.
-
-    ``overrides`` holds ``CLIPVisionCfg`` fields plus ``heads`` (turned
-    into ``head_width``) and ``embed_dim``.
-    """
-    vision = dict(model_cfg['vision_cfg'])
-    overrides = dict(overrides)
-    embed_dim = int(overrides.pop('embed_dim', model_cfg['embed_dim']))
-    heads = overrides.pop('heads', None)
-    fields = {f.name: f for f in dataclasses.fields(open_clip.CLIPVisionCfg)}
-    unknown = sorted(set(overrides) - set(fields))
-    if unknown:
-        raise ValueError(
-            f'vision_cfg has unknown keys {unknown}; allowed: heads, '
-            f'embed_dim and the fields of open_clip CLIPVisionCfg')
-    vision.update(overrides)
-    if heads is not None:
-        width = vision.get('width', fields['width'].default)
-        if int(heads) <= 0 or width % int(heads):
-            raise ValueError(f'vision_cfg heads={heads} must divide '
-                             f'width={width}')
-        vision['head_width'] = width // int(heads)
-    return vision, embed_dim
+    if vision.get('attentional_pool'):
+        raise ValueError(f'model_name={model_name!r} uses attentional '
+                         'pooling; CLIPTeacher needs plain ViT patch tokens')
+    embed_dim = int(overrides.get('embed_dim', cfg['embed_dim']))
+    return vision, embed_dim, bool(cfg.get('quick_gelu'))
 
 
 def _fit_to_weights(vision: Dict[str, Any], embed_dim: int,
@@ -155,20 +129,15 @@ def _fit_to_weights(vision: Dict[str, Any], embed_dim: int,
                     quiet: bool) -> Tuple[Dict, int]:
     """Replace the configured sizes by those stored in the weights.
 
-    Width, depth, patch and image size, MLP ratio, ``ln_pre``, layer scale
-    and output dim come from the weights. A difference from the named
-    config is logged (at info level when ``quiet``: in-memory OpenAI state
-    dicts, whose sizes open_clip always reads from the weights); one from
-    the explicit ``vision_cfg`` raises.
+    A difference from the named config is logged (at info level when
+    ``quiet``: in-memory OpenAI state dicts, whose sizes open_clip always
+    reads from the weights); one from the explicit ``vision_cfg`` raises.
+    Weights of another shape (e.g. a non-square patch grid) are refused
+    when they are loaded.
     """
     conv = weights['conv1.weight']
     width, patch = conv.shape[0], conv.shape[-1]
-    num_tokens = weights['positional_embedding'].shape[0] - 1
-    grid = round(num_tokens**0.5)
-    if grid * grid != num_tokens or conv.shape[-2] != patch:
-        raise ValueError('pretrained weights have a non-square patch grid '
-                         f'({num_tokens} tokens, patch {tuple(conv.shape)})'
-                         '; only square ViT inputs are supported')
+    grid = round((weights['positional_embedding'].shape[0] - 1)**0.5)
     blocks = {
         k.split('.')[2]
         for k in weights if k.startswith('transformer.resblocks.')
@@ -180,26 +149,24 @@ def _fit_to_weights(vision: Dict[str, Any], embed_dim: int,
         layers=len(blocks),
         image_size=grid * patch,
         mlp_ratio=mlp_dim / width,
-        no_ln_pre='ln_pre.weight' not in weights)
+        no_ln_pre='ln_pre.weight' not in weights,
+        embed_dim=weights['proj'].shape[1] if 'proj' in weights else embed_dim)
     if 'transformer.resblocks.0.ls_1.gamma' in weights:
         sizes['ls_init_value'] = 1e-5  # the loaded gammas replace it
-    weight_embed = weights['proj'].shape[1] if 'proj' in weights else \
-        embed_dim
     conflicts = {
         key: (explicit[key], value)
-        for key, value in dict(sizes, embed_dim=weight_embed).items()
+        for key, value in sizes.items()
         if key in explicit and explicit[key] != value
     }
     if conflicts:
         raise ValueError('vision_cfg contradicts the pretrained weights '
                          f'(key: (vision_cfg, weights)): {conflicts}')
+    configured = dict(vision, embed_dim=embed_dim)
     changed = {
-        key: (vision.get(key), value)
+        key: (configured[key], value)
         for key, value in sizes.items()
-        if key in vision and vision[key] != value
+        if key in configured and configured[key] != value
     }
-    if weight_embed != embed_dim:
-        changed['embed_dim'] = (embed_dim, weight_embed)
     if changed:
         print_log(
             'CLIPTeacher: the pretrained weights define a different '
@@ -208,24 +175,30 @@ def _fit_to_weights(vision: Dict[str, Any], embed_dim: int,
             logger='current',
             level=logging.INFO if quiet else logging.WARNING)
     vision = dict(vision, **sizes)
-    if explicit.get('heads') is not None:
-        vision['head_width'] = vision['width'] // int(explicit['heads'])
-    if vision['width'] % vision.get('head_width', 64):
+    embed_dim = vision.pop('embed_dim')
+    return vision, embed_dim
+
+
+def _set_heads(vision: Dict[str, Any], heads: Optional[int]) -> None:
+    """Set ``head_width`` from ``heads``, or check the one configured."""
+    width = vision.get('width', open_clip.CLIPVisionCfg.width)
+    if heads is not None:
+        if int(heads) <= 0 or width % int(heads):
+            raise ValueError(f'vision_cfg heads={heads} must divide '
+                             f'width={width}')
+        vision['head_width'] = width // int(heads)
+    elif width % vision.get('head_width', 64):
         raise ValueError(
-            f"width {vision['width']} of the pretrained weights is not "
-            f"a multiple of head_width {vision.get('head_width', 64)}; "
-            'pass vision_cfg=dict(heads=...)')
-    return vision, weight_embed
+            f"width {width} is not a multiple of head_width "
+            f"{vision.get('head_width', 64)}; pass vision_cfg=dict(heads=...)")
 
 
 def _build_image_tower(embed_dim: int, vision: Dict[str, Any],
                        quick_gelu: bool) -> nn.Module:
     """The randomly initialised image tower of an ``open_clip.CLIP``.
 
-    ``open_clip.CLIP`` builds its image tower first, then a text tower (the
-    smallest possible here, and dropped). The global random state is set
-    back to where the image tower left it, so that seeded runs draw the
-    same numbers after the teacher as if the image tower was built alone.
+    The random state is set back to where the image tower left it, before
+    the (dropped) text tower, as if the image tower was built alone.
     """
     states = []
 
@@ -278,103 +251,54 @@ def _read_weights(pretrained: Union[str, Mapping[str,
                 f'CLIPTeacher: open_clip weights {model_name} / '
                 f'{pretrained!r} are not in the local cache. {hint}')
     try:
-        checkpoint, is_openai_archive = _read_file(path)
-    except (RuntimeError, OSError, ValueError, EOFError,
-            pickle.UnpicklingError, zipfile.BadZipFile) as err:
+        try:  # OpenAI TorchScript archives
+            state = torch.jit.load(path, map_location='cpu').state_dict()
+            quick_gelu = True
+        except RuntimeError:
+            state = load_state_dict(path)
+    except Exception as err:  # whatever makes the file unreadable
         raise ValueError(f'CLIPTeacher: cannot read pretrained file '
                          f'{path!r}: {err}') from err
     source = f'file {path!r}'
-    return (_vision_weights(checkpoint, source), source, quick_gelu
-            or is_openai_archive)
+    return _vision_weights(state, source), source, quick_gelu
 
 
 def _cached_tag_file(tag_cfg: Dict[str, Any],
                      cache_dir: Optional[str]) -> Optional[str]:
     """Local file of an open_clip pretrained tag, or None if uncached.
 
-    Only caches are consulted (the Hugging Face hub cache through
-    ``try_to_load_from_cache`` and open_clip's URL download folder);
-    nothing is fetched.
+    Only the Hugging Face hub cache and open_clip's URL download folder are
+    looked at; nothing is fetched.
     """
-    if tag_cfg.get('file'):
-        return tag_cfg['file'] if osp.isfile(tag_cfg['file']) else None
-    hub = tag_cfg.get('hf_hub', '')
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:
-        hub = ''
-    if hub:
-        # 'org/repo/' means open_clip's default file names.
-        repo_id, filename = osp.split(hub)
-        names = [filename] if filename else [
-            'open_clip_model.safetensors', 'open_clip_pytorch_model.bin'
-        ]
-        if filename.endswith(('.bin', '.pth')):
-            names.insert(0, filename[:-4] + '.safetensors')
-        for name in names:
-            found = try_to_load_from_cache(repo_id, name, cache_dir=cache_dir)
-            if isinstance(found, str) and osp.isfile(found):
-                return found
-    url = tag_cfg.get('url', '')
-    if url:
+    # 'org/repo/' means open_clip's default file names.
+    repo_id, filename = osp.split(tag_cfg.get('hf_hub', ''))
+    names = [filename] if filename else [
+        'open_clip_model.safetensors', 'open_clip_pytorch_model.bin'
+    ]
+    if filename.endswith(('.bin', '.pth')):
+        names.insert(0, filename[:-4] + '.safetensors')
+    found = [
+        try_to_load_from_cache(repo_id, name, cache_dir=cache_dir)
+        for name in names if repo_id
+    ]
+    if tag_cfg.get('url'):
         folder = cache_dir or osp.expanduser('~/.cache/clip')
-        path = osp.join(folder, osp.basename(url))
-        if osp.isfile(path):
-            return path
-    return None
+        found.append(osp.join(folder, osp.basename(tag_cfg['url'])))
+    return next((f for f in found if isinstance(f, str) and osp.isfile(f)),
+                None)
 
 
-def _read_file(path: str) -> Tuple[Any, bool]:
-    """The object in a checkpoint file, and whether it is an OpenAI archive.
+def _vision_weights(state: Mapping[str, Any],
+                    source: str) -> Dict[str, Tensor]:
+    """Float32 image-tower weights of a CLIP state dict.
 
-    Reads ``.safetensors`` files, OpenAI TorchScript archives (their state
-    dict) and anything ``torch.load(weights_only=True)`` reads.
+    ``visual.`` prefixes are removed (bare image-tower state dicts have
+    none); ``source`` names the state dict in errors.
     """
-    if path.endswith('.safetensors'):
-        from safetensors.torch import load_file
-        return load_file(path, device='cpu'), False
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            is_torchscript = any(
-                name.endswith('constants.pkl') or '/code/' in name
-                for name in archive.namelist())
-        if is_torchscript:
-            state = dict(torch.jit.load(path, map_location='cpu').state_dict())
-            for key in OPENAI_ARCHIVE_EXTRAS:
-                state.pop(key, None)
-            return state, True
-    return torch.load(path, map_location='cpu', weights_only=True), False
-
-
-def _vision_weights(checkpoint: Any, source: str) -> Dict[str, Tensor]:
-    """Float32 image-tower weights of a loaded CLIP checkpoint.
-
-    Accepts open_clip training checkpoints (``{'state_dict': ...}``, keys
-    optionally prefixed with ``module.``), full CLIP state dicts in the
-    OpenAI / open_clip layout (``visual.*`` keys) and bare image-tower
-    state dicts (``conv1.weight``, ``transformer.resblocks.*`` ...); keys
-    are returned without the ``visual.`` prefix. ``source`` says where the
-    checkpoint came from, for errors.
-    """
-    if not isinstance(checkpoint, Mapping):
-        raise ValueError(f'pretrained {source} holds a '
-                         f'{type(checkpoint).__name__}, expected a CLIP '
-                         'state dict')
-    state = checkpoint
-    for wrapper in ('state_dict', 'model'):
-        if isinstance(state.get(wrapper), Mapping):
-            state = state[wrapper]
-            break
-    state = {
-        (k[len('module.'):] if k.startswith('module.') else k): v
-        for k, v in state.items() if isinstance(v, Tensor)
-    }
     visual = {
         k[len('visual.'):]: v
         for k, v in state.items() if k.startswith('visual.')
-    }
-    if not visual and 'conv1.weight' in state:
-        visual = state  # already a bare image tower
+    } or state  # or already a bare image tower
     if 'conv1.weight' not in visual or \
             'positional_embedding' not in visual:
         raise ValueError(
@@ -382,4 +306,4 @@ def _vision_weights(checkpoint: Any, source: str) -> Dict[str, Tensor]:
             "tower (no 'visual.conv1.weight' and "
             "'visual.positional_embedding'); only ViT image towers are "
             'supported')
-    return {k: v.float() for k, v in visual.items()}
+    return {k: v.float() for k, v in visual.items() if isinstance(v, Tensor)}

@@ -1,11 +1,8 @@
 """Frozen CLIP image encoder used as the 2D teacher of I2P-MAE.
 
-The teacher turns the projector's depth images into per-patch semantic
-features and into a saliency map (how much the class token attends to each
-patch in the last transformer block). It wraps the visual tower of an
-open_clip ViT, never trains, and never appears in the checkpoints of the
-models that contain it. Checkpoint formats are handled by
-:mod:`.clip_checkpoint_loader`.
+It turns depth images into per-patch features and the attention of the
+class token to every patch in the last block; checkpoint formats are
+handled by :mod:`.clip_checkpoint_loader`.
 """
 import contextlib
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
@@ -14,8 +11,7 @@ import torch
 import torch.nn.functional as F
 from mmdet3d.registry import MODELS
 from mmengine.model import BaseModule
-from open_clip.transformer import (Attention, CustomResidualAttentionBlock,
-                                   ResidualAttentionBlock)
+from open_clip.transformer import Attention, CustomResidualAttentionBlock
 from torch import Tensor, nn
 
 from .clip_checkpoint_loader import load_clip_image_tower
@@ -28,51 +24,33 @@ PRECISIONS = {'fp32': None, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 class CLIPTeacher(BaseModule):
     """Frozen open_clip ViT image encoder giving patch features + saliency.
 
-    Only the visual tower is kept (built and loaded by
-    :func:`load_clip_image_tower`). Its architecture comes from the
-    open_clip config ``model_name`` updated by ``vision_cfg``; when weights
-    are given, the sizes stored in them (width, depth, patch and image
-    size, MLP ratio, output dim) are used, as open_clip does for OpenAI
-    state dicts (a mismatch with ``model_name`` is logged). The number of
-    heads is taken from ``vision_cfg['heads']`` or the config's
-    ``head_width`` (64 for every CLIP ViT).
-
-    The teacher is frozen (no parameter requires grad), always in eval mode
-    and runs under ``torch.no_grad()``. Its weights are not part of the
-    state dict of any module containing it: they are dropped when saving,
-    and loading a state dict without them reports no missing keys (entries
-    present anyway are ignored); they always come from ``pretrained``.
+    Only the visual tower is kept: the config ``model_name`` updated by
+    ``vision_cfg``, with the sizes stored in loaded weights. It never
+    trains, stays in eval mode and is left out of the state dict of any
+    module containing it (loading reports no missing keys for it and
+    ignores entries present anyway).
 
     Args:
-        model_name (str): open_clip model config name of a ViT tower, e.g.
-            ``'ViT-B-16'`` or ``'ViT-L-14'``. Defaults to ``'ViT-B-16'``.
-        pretrained (str | Mapping | None): where the weights come from:
-
-            - an open_clip pretrained tag (e.g. ``'openai'``), resolved in
-              the local open_clip / Hugging Face cache only;
-            - a local checkpoint path: open_clip training checkpoints
-              (``state_dict``, optional ``module.`` prefixes), plain CLIP
-              state dicts (OpenAI or open_clip layout, or just the vision
-              tower), ``.safetensors`` files, or OpenAI TorchScript
-              archives (``ViT-B-16.pt``);
-            - an in-memory OpenAI-layout state dict;
-            - ``None``: random initialisation (a warning is logged).
-        vision_cfg (dict, optional): overrides of open_clip's
-            ``CLIPVisionCfg`` fields (``image_size``, ``patch_size``,
-            ``width``, ``layers``, ``head_width``, ``mlp_ratio``...), plus
-            ``heads`` (number of heads) and ``embed_dim`` (output dim).
-            Values that contradict loaded weights raise a ValueError.
-        embed_dim (int, optional): output dim of the patch features, like
-            open_clip's top-level ``embed_dim``; the same as
-            ``vision_cfg['embed_dim']``.
-        quick_gelu (bool, optional): use QuickGELU in the MLPs. ``None``
-            (default) picks it when the config, the pretrained tag, an
-            OpenAI TorchScript archive or an in-memory state dict (OpenAI
-            layout) call for it. A plain state-dict file cannot tell: pass
-            ``True`` or a ``*-quickgelu`` model name for OpenAI weights.
-        precision (str): ``'fp32'``, ``'fp16'`` or ``'bf16'``; the lower
-            precisions autocast the forward pass on CUDA (weights stay
-            float32, outputs are float32). Defaults to ``'fp32'``.
+        model_name (str): open_clip config name of a ViT, e.g.
+            ``'ViT-B-16'`` (default) or ``'ViT-L-14'``.
+        pretrained (str | Mapping | None): an open_clip tag (e.g.
+            ``'openai'``) found in the local caches; a local checkpoint
+            (open_clip training checkpoint, CLIP or vision-tower state
+            dict, ``.safetensors``, OpenAI TorchScript archive); an
+            in-memory OpenAI-layout state dict; or ``None`` for random
+            weights (a warning is logged). Nothing is downloaded.
+        vision_cfg (dict, optional): open_clip ``CLIPVisionCfg`` fields
+            plus ``heads`` and ``embed_dim``; values contradicting loaded
+            weights raise a ValueError.
+        embed_dim (int, optional): output dim of the patch features, the
+            same as ``vision_cfg['embed_dim']``.
+        quick_gelu (bool, optional): use QuickGELU. ``None`` (default)
+            follows the config, the tag, an OpenAI archive or an in-memory
+            state dict; a state-dict file cannot tell, so pass ``True`` or
+            a ``*-quickgelu`` name for OpenAI weights.
+        precision (str): ``'fp32'`` (default), ``'fp16'`` or ``'bf16'``;
+            the latter two autocast the forward on CUDA (outputs stay
+            float32).
         cache_dir (str, optional): open_clip cache directory for tags.
         init_cfg (dict, optional): mmengine initialisation config.
     """
@@ -103,8 +81,6 @@ class CLIPTeacher(BaseModule):
     @property
     def out_channels(self) -> int:
         """Channels ``C`` of the patch features."""
-        if self.visual.proj is None:
-            return self.visual.conv1.out_channels
         return self.visual.proj.shape[1]
 
     @property
@@ -145,18 +121,28 @@ class CLIPTeacher(BaseModule):
                                                       Tensor) else images
             raise ValueError(f'images must have shape [N, {expected[0]}, '
                              f'{expected[1]}, {expected[2]}], got {shape}')
-        param = self.visual.conv1.weight
-        images = images.to(device=param.device, dtype=param.dtype)
-        with self._autocast(images.device.type):
-            feats, attn = self._encode(images)
-        return feats.float(), attn.float()
+        visual = self.visual
+        x = images.to(visual.conv1.weight)
+        with self._autocast(x.device.type):
+            # The tower's own modules (batch-first blocks), the last block
+            # run by _last_block to keep its attention weights.
+            x = visual.conv1(x).flatten(2).transpose(1, 2)  # [N, hw, D]
+            cls_token = visual.class_embedding.to(x.dtype).expand(
+                len(x), 1, -1)
+            x = torch.cat([cls_token, x], dim=1)
+            x = x + visual.positional_embedding.to(x.dtype)
+            x = visual.ln_pre(visual.patch_dropout(x))
+            for block in visual.transformer.resblocks[:-1]:
+                x = block(x)
+            x, attn = _last_block(visual.transformer.resblocks[-1], x)
+            tokens = visual.ln_post(x[:, 1:]) @ visual.proj
+        feats = tokens.transpose(1, 2).reshape(len(x), -1, *self.patch_grid)
+        return feats.float(), attn[:, 0, 1:].float()
 
     def _autocast(self, device_type: str):
-        """The precision context of the forward pass.
+        """``fp16`` / ``bf16`` autocast on CUDA, elsewhere autocast off.
 
-        ``fp16`` / ``bf16`` autocast on CUDA; otherwise autocast is switched
-        off so that an enclosing mixed-precision context cannot change the
-        teacher's precision.
+        Off, an enclosing mixed-precision context cannot change the output.
         """
         dtype = PRECISIONS[self.precision]
         if device_type == 'cuda':
@@ -168,39 +154,9 @@ class CLIPTeacher(BaseModule):
             return torch.autocast('cpu', enabled=False)
         return contextlib.nullcontext()
 
-    def _encode(self, images: Tensor) -> Tuple[Tensor, Tensor]:
-        """Forward of :meth:`forward` without checks / autocast.
-
-        The tower's own steps (patch and position embeddings, all blocks
-        but the last, ``ln_post`` and ``proj``) run through its public
-        modules; the last block is run by :func:`_last_block`, which also
-        returns its attention weights.
-        """
-        visual = self.visual
-        x = visual.conv1(images).flatten(2).transpose(1, 2)  # [N, hw, D]
-        cls_token = visual.class_embedding.to(x.dtype).expand(len(x), 1, -1)
-        x = torch.cat([cls_token, x], dim=1)
-        x = x + visual.positional_embedding.to(x.dtype)
-        x = visual.ln_pre(visual.patch_dropout(x))
-        transformer = visual.transformer
-        if not transformer.batch_first:
-            x = x.transpose(0, 1)
-        for block in transformer.resblocks[:-1]:
-            x = block(x)
-        if not transformer.batch_first:
-            x = x.transpose(0, 1)
-        x, attn = _last_block(transformer.resblocks[-1], x)
-
-        tokens = visual.ln_post(x[:, 1:])
-        if visual.proj is not None:
-            tokens = tokens @ visual.proj
-        grid_h, grid_w = self.patch_grid
-        feats = tokens.transpose(1, 2).reshape(len(x), -1, grid_h, grid_w)
-        return feats, attn[:, 0, 1:]
-
 
 def _last_block(block: nn.Module, x: Tensor) -> Tuple[Tensor, Tensor]:
-    """Run a residual block once, keeping its attention weights.
+    """Run an open_clip residual block, keeping its attention weights.
 
     Args:
         block (nn.Module): an open_clip (Custom)ResidualAttentionBlock.
@@ -210,42 +166,15 @@ def _last_block(block: nn.Module, x: Tensor) -> Tuple[Tensor, Tensor]:
         tuple[Tensor, Tensor]: the block's output ``[N, L, D]`` and its
         attention weights ``[N, L, L]`` averaged over heads.
     """
-    if isinstance(block, ResidualAttentionBlock):
-        out, attn = _attention_with_weights(block.attn, block.ln_1(x))
-        x = x + block.ls_1(out)
-    elif isinstance(block, CustomResidualAttentionBlock):
-        out, attn = _attention_with_weights(block.attn, block.ln_1(x))
-        x = x + block.ls_1(block.ln_attn(out))
-    else:
-        raise ValueError(f'unsupported block {type(block).__name__} in '
-                         'the CLIP vision tower')
-    x = x + block.ls_2(block.mlp(block.ln_2(x)))
-    return x, attn
-
-
-def _attention_with_weights(attn: nn.Module,
-                            x: Tensor) -> Tuple[Tensor, Tensor]:
-    """Run an attention module and also return its head-averaged weights.
-
-    Args:
-        attn (nn.Module): ``nn.MultiheadAttention`` or open_clip's
-            ``Attention``.
-        x (Tensor): ``[N, L, D]`` normalised input tokens, batch first.
-
-    Returns:
-        tuple[Tensor, Tensor]: attention output ``[N, L, D]`` (before the
-        residual) and weights ``[N, L, L]`` averaged over heads.
-    """
+    attn, y = block.attn, block.ln_1(x)
     if isinstance(attn, nn.MultiheadAttention):
         # need_weights=True takes torch's explicit path: softmax of
         # (q / sqrt(head_dim)) k^T per head, then the mean over heads.
-        x_in = x if attn.batch_first else x.transpose(0, 1)
         out, weights = attn(
-            x_in, x_in, x_in, need_weights=True, average_attn_weights=True)
-        return (out if attn.batch_first else out.transpose(0, 1)), weights
-    if isinstance(attn, Attention):
-        n, length, dim = x.shape
-        q, k, v = F.linear(x, attn.in_proj_weight, attn.in_proj_bias).chunk(
+            y, y, y, need_weights=True, average_attn_weights=True)
+    elif isinstance(attn, Attention):
+        n, length, dim = y.shape
+        q, k, v = F.linear(y, attn.in_proj_weight, attn.in_proj_bias).chunk(
             3, dim=-1)
         q, k, v = (
             t.reshape(n, length, attn.num_heads, -1).transpose(1, 2)
@@ -265,9 +194,14 @@ def _attention_with_weights(attn: nn.Module,
             out = out * attn.head_scale
         out = out.transpose(1, 2).reshape(n, length, dim)
         out = attn.out_proj(attn.ln_inner(out))
-        return out, weights.mean(dim=1)
-    raise ValueError(f'unsupported attention module {type(attn).__name__} '
-                     'in the last block of the CLIP vision tower')
+        weights = weights.mean(dim=1)
+    else:
+        raise ValueError(f'unsupported attention module {type(attn).__name__} '
+                         'in the last block of the CLIP vision tower')
+    if isinstance(block, CustomResidualAttentionBlock):
+        out = block.ln_attn(out)
+    x = x + block.ls_1(out)
+    return x + block.ls_2(block.mlp(block.ln_2(x))), weights
 
 
 def _drop_teacher_keys(module: nn.Module, state_dict: Dict[str, Any],
@@ -279,9 +213,9 @@ def _drop_teacher_keys(module: nn.Module, state_dict: Dict[str, Any],
 
 def _fill_teacher_keys(module: nn.Module, state_dict: dict, prefix: str,
                        *args) -> None:
-    """load_state_dict pre-hook: make loading keep the teacher's weights.
+    """load_state_dict pre-hook: loading keeps the teacher's weights.
 
-    The teacher's current tensors are put into the (copied) state dict being
-    loaded, so its keys are neither missing nor overwritten.
+    Its current tensors are put into the (copied) state dict being loaded,
+    so its keys are neither missing nor overwritten.
     """
     state_dict.update(module.visual.state_dict(prefix=f'{prefix}visual.'))
