@@ -1,22 +1,13 @@
 """Back-projection: 16-tap bicubic gather vs grid_sample, against official.
 
-The official code back-projects a teacher map onto 3D points by upsampling
-it to the ``S x S`` image with ``F.interpolate(mode='bicubic')`` and
-reading each point's pixel. This mode compares two ways of getting those
-values without the full-resolution tensor:
-
-- ``ours``: ``MultiViewDepthProjector.back_project``, which evaluates the
-  4x4 bicubic taps of each pixel (``gather_bicubic_upsampled``);
-- ``grid_sample``: ``F.grid_sample(mode='bicubic', padding_mode='border',
-  align_corners=False)`` at each pixel's centre, the same function reached
-  through normalised grid coordinates.
-
-It prints the median time of both on random maps and their max absolute /
-relative difference (and the share of values that differ at all) from the
-official upsample-then-read values, computed a few channels at a time. With
-``--fixture`` it also compares them on a parity fixture's recorded teacher
-maps (``img_feats`` at every point, the CLS saliency at the top-scale
-centres, and the averaged saliency against the recorded ``spatial_sals``).
+The official code upsamples a teacher map to the ``S x S`` image with
+``F.interpolate(mode='bicubic')`` and reads each point's pixel. ``ours``
+(``MultiViewDepthProjector.back_project``: the 4x4 taps of each pixel) and
+``grid_sample`` (bicubic, border padding, ``align_corners=False``, at each
+pixel's centre) get those values without the full-resolution tensor. This
+mode prints their median times and their difference from the official
+values on random maps and, with ``--fixture``, on a parity fixture's
+recorded teacher maps and ``spatial_sals``.
 
 Example::
 
@@ -26,9 +17,7 @@ Example::
 """
 import argparse
 import os.path as osp
-import statistics
-import time
-from typing import Callable, List, Tuple
+from typing import Tuple
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +25,18 @@ from torch import Tensor
 
 from projects.I2PMAE.i2pmae.models.multiview_depth_projector import (
     MultiViewDepthProjector, ProjectionMeta)
+from .ops import time_call
+
+#: the integer options, each at least 1: (name, default, help)
+SIZE_OPTIONS = (
+    ('batch-size', 8, 'clouds per batch (B)'),
+    ('channels', 512, 'map channels (C)'),
+    ('num-points', 2048, 'points per cloud, also the sampled points (M)'),
+    ('map-size', 14, 'map side length (h = w)'),
+    ('repeats', 5, 'timed runs per measurement (after one warm-up run); '
+     'the median is reported'),
+    ('chunk', 16, 'channels upsampled at a time for the official reference'),
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,38 +45,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     Args:
         parser (argparse.ArgumentParser): the mode's sub-parser.
     """
-    parser.add_argument(
-        '--batch-size', type=int, default=8, help='clouds per batch (B)')
-    parser.add_argument(
-        '--channels', type=int, default=512, help='map channels (C)')
-    parser.add_argument(
-        '--num-points',
-        type=int,
-        default=2048,
-        help='points per cloud, also the sampled points (M)')
-    parser.add_argument(
-        '--map-size', type=int, default=14, help='map side length (h = w)')
-    parser.add_argument(
-        '--repeats',
-        type=int,
-        default=5,
-        help='timed runs per measurement (after one warm-up run); the '
-        'median is reported')
-    parser.add_argument(
-        '--chunk',
-        type=int,
-        default=16,
-        help='channels upsampled at a time for the official reference')
+    for name, default, text in SIZE_OPTIONS:
+        parser.add_argument(f'--{name}', type=int, default=default, help=text)
     parser.add_argument(
         '--fixture',
-        default=None,
         help='official-parity fixture (.pt) to compare on as well')
     parser.add_argument(
         '--seed', type=int, default=0, help='seed of the random inputs')
     parser.add_argument(
         '--threads',
         type=int,
-        default=None,
         help='torch CPU threads (default: leave torch\'s setting)')
 
 
@@ -162,38 +141,35 @@ def difference(actual: Tensor, expected: Tensor) -> Tuple[float, float, float]:
     return max_abs, max_abs / scale, (diff > 0).double().mean().item()
 
 
-def time_call(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall time of ``fn`` in milliseconds, after one warm-up call.
+def _print_accuracy(name: str, projector: MultiViewDepthProjector,
+                    maps: Tensor, xyz: Tensor, meta: ProjectionMeta,
+                    chunk: int) -> Tuple[Tensor, Tensor, Tensor]:
+    """Print one accuracy line: ours and grid_sample against official.
 
     Args:
-        fn (Callable): the work to time.
-        repeats (int): number of timed calls.
+        name (str): the line's label.
+        projector, maps, xyz, meta: as for :func:`official_back_project`.
+        chunk (int): channels upsampled at once by the official way.
 
     Returns:
-        float: the median time in milliseconds.
+        tuple[Tensor, Tensor, Tensor]: ours, grid_sample's and the official
+        ``[V, B, M, C]`` values.
     """
-    fn()
-    times: List[float] = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000.0)
-    return statistics.median(times)
-
-
-def _accuracy_row(name: str, projector: MultiViewDepthProjector, maps: Tensor,
-                  xyz: Tensor, meta: ProjectionMeta, chunk: int) -> str:
-    """One accuracy line: ours and grid_sample against official."""
     with torch.no_grad():
-        official = official_back_project(projector, maps, xyz, meta, chunk)
-        cells = [
-            difference(projector.back_project(maps, xyz, meta), official),
-            difference(
-                grid_sample_back_project(projector, maps, xyz, meta), official)
-        ]
+        values = (projector.back_project(maps, xyz, meta),
+                  grid_sample_back_project(projector, maps, xyz, meta),
+                  official_back_project(projector, maps, xyz, meta, chunk))
+    ours, grid, official = values
     text = ''.join(f'{a:>11.3e}{r:>11.3e}{100 * s:>9.1f}%'
-                   for a, r, s in cells)
-    return f'{name:<34}{text}'
+                   for a, r, s in (difference(ours, official),
+                                   difference(grid, official)))
+    print(f'{name:<34}{text}', flush=True)
+    return values
+
+
+def _print_header(header: str) -> None:
+    print(header)
+    print('-' * len(header))
 
 
 def run(args: argparse.Namespace) -> None:
@@ -202,11 +178,10 @@ def run(args: argparse.Namespace) -> None:
     Args:
         args (argparse.Namespace): parsed options of :func:`add_arguments`.
     """
-    for name in ('batch_size', 'channels', 'num_points', 'map_size', 'repeats',
-                 'chunk'):
-        if getattr(args, name) < 1:
-            raise ValueError(f'--{name.replace("_", "-")} must be >= 1, got '
-                             f'{getattr(args, name)}')
+    for name, _, _ in SIZE_OPTIONS:
+        value = getattr(args, name.replace('-', '_'))
+        if value < 1:
+            raise ValueError(f'--{name} must be >= 1, got {value}')
     if args.fixture is not None and not osp.isfile(args.fixture):
         raise ValueError(f'--fixture: file not found: {args.fixture}')
     if args.threads is not None:
@@ -217,45 +192,33 @@ def run(args: argparse.Namespace) -> None:
     projector = MultiViewDepthProjector()
     clouds = torch.randn(args.batch_size, args.num_points, 3, generator=gen)
     _, meta = projector(clouds)
-    maps = torch.randn(
-        projector.num_views * args.batch_size,
-        args.channels,
-        args.map_size,
-        args.map_size,
-        generator=gen)
-    shape = 'x'.join(str(s) for s in maps.shape)
+    shape = (projector.num_views * args.batch_size, args.channels,
+             args.map_size, args.map_size)
+    maps = torch.randn(shape, generator=gen)
 
-    print(f'back_projection benchmark: maps [{shape}], '
+    print(f'back_projection benchmark: maps [{"x".join(map(str, shape))}], '
           f'{args.num_points} points per cloud, image '
           f'{projector.image_size}, repeats={args.repeats} (median ms, '
           f'1 warm-up), torch threads={torch.get_num_threads()}')
-    header = f'{"case":<34}{"ours ms":>12}{"grid_sample ms":>16}'
-    print(header)
-    print('-' * len(header))
+    _print_header(f'{"case":<34}{"ours ms":>12}{"grid_sample ms":>16}')
     with torch.no_grad():
         ours_ms = time_call(lambda: projector.back_project(maps, clouds, meta),
-                            args.repeats)
+                            args.repeats, torch.device('cpu'))
         grid_ms = time_call(
             lambda: grid_sample_back_project(projector, maps, clouds, meta),
-            args.repeats)
+            args.repeats, torch.device('cpu'))
     print(
         f'{"random maps, no_grad":<34}{ours_ms:>12.1f}{grid_ms:>16.1f}',
         flush=True)
 
     print('\ndifference from the official upsample-then-read '
           '(max abs, max rel, share of values that differ)')
-    header = (f'{"input":<34}{"ours abs":>11}{"rel":>11}{"differ":>10}'
-              f'{"grid abs":>11}{"rel":>11}{"differ":>10}')
-    print(header)
-    print('-' * len(header))
-    print(
-        _accuracy_row('random maps, float32', projector, maps, clouds, meta,
-                      args.chunk),
-        flush=True)
-    print(
-        _accuracy_row('random maps, float64', projector, maps.double(),
-                      clouds.double(), meta, args.chunk),
-        flush=True)
+    _print_header(f'{"input":<34}{"ours abs":>11}{"rel":>11}{"differ":>10}'
+                  f'{"grid abs":>11}{"rel":>11}{"differ":>10}')
+    for dtype in ('float32', 'float64'):
+        _print_accuracy(f'random maps, {dtype}', projector,
+                        maps.to(getattr(torch, dtype)),
+                        clouds.to(getattr(torch, dtype)), meta, args.chunk)
     if args.fixture is not None:
         _fixture_rows(args.fixture, projector, args.chunk)
 
@@ -265,28 +228,18 @@ def _fixture_rows(path: str, projector: MultiViewDepthProjector,
     """Accuracy lines on a parity fixture's recorded teacher maps."""
     # a trusted, project-owned file holding plain python containers
     fixture = torch.load(path, weights_only=False)
-    records = fixture['records']
-    points = fixture['points']
+    records, points = fixture['records'], fixture['points']
     _, meta = projector(points)
     side = records['img_feats'].shape[-1]
     saliency = records['img_attn_cls'][:, 0, 1:].reshape(-1, 1, side, side)
     centres = records['centers'][-1]
-    name = osp.basename(path)
-    print(f'fixture {name}:')
-    print(
-        _accuracy_row('  img_feats at every point', projector,
-                      records['img_feats'], points, meta, chunk))
-    print(
-        _accuracy_row('  saliency at top centres', projector, saliency,
-                      centres, meta, chunk))
-    with torch.no_grad():
-        ours = projector.back_project(saliency, centres, meta)
-        grid = grid_sample_back_project(projector, saliency, centres, meta)
-        official = official_back_project(projector, saliency, centres, meta)
-    recorded = records['spatial_sals']
+    print(f'fixture {osp.basename(path)}:')
+    _print_accuracy('  img_feats at every point', projector,
+                    records['img_feats'], points, meta, chunk)
+    values = _print_accuracy('  saliency at top centres', projector, saliency,
+                             centres, meta, chunk)
     cells = [
-        difference(values.mean(0)[..., 0], recorded)
-        for values in (ours, grid, official)
+        difference(v.mean(0)[..., 0], records['spatial_sals']) for v in values
     ]
     text = ', '.join(f'{label} {a:.3e} / {r:.3e}'
                      for label, (a, r, _) in zip(('ours', 'grid_sample',
