@@ -1,42 +1,25 @@
 """Checks of a run's config and its command-line overrides, before building.
 
 mmengine lets three kinds of bad input through silently, or reports them
-only after the model is built:
+only after the model is built: a ``--cfg-options`` key that is not in the
+config (a typo such as ``train_cfgg.max_epochs=1`` adds an entry nothing
+reads, :func:`check_cfg_option`); an override of a config *variable* that
+other entries were computed from when mmengine evaluated the files
+(``max_epochs=1``: ``train_cfg.max_epochs`` and the schedulers keep the old
+value, :func:`derived_entries`); a dataset folder that does not exist
+(:func:`check_data_paths`).
 
-* a ``--cfg-options`` key that is not in the config (a typo such as
-  ``train_cfgg.max_epochs=1`` adds an entry nothing reads): see
-  :func:`check_cfg_option`;
-* an override of a config *variable* that other entries were computed
-  from (``max_epochs=1`` in ``configs/i2pmae_pretrain_synthetic.py``):
-  mmengine evaluates the config files once, so ``train_cfg.max_epochs``,
-  the schedulers' ``end``/``T_max`` and ``val_begin`` keep the old value:
-  see :func:`derived_entries`;
-* a dataset folder that does not exist, found only when the Runner builds
-  the dataloader after the model: see :func:`check_data_paths`.
-
-The rule for overrides (:func:`check_cfg_option`): every component of an
-option's dotted key must exist in the config (list items by index), except
-
-1. a top-level key that mmengine's Runner (or a hook of this package) reads
-   with a default (:func:`runtime_keys`: ``load_from``, ``resume``,
-   ``work_dir``, ``randomness``, ``launcher``, ``allow_partial_load``, ...);
-2. a new key of a dict that configures a class or function which takes that
-   keyword argument: the dict's ``type`` resolved in the config's registry
-   scope (``train_dataloader.dataset.indices=12``: ``BaseDataset`` takes
-   ``indices``), or the implicit type of the Runner's type-less dicts
-   (``train_cfg`` / ``val_cfg`` / ``test_cfg`` loops, ``randomness``, the
-   ``*_dataloader`` dicts of torch's ``DataLoader``); keyword arguments
-   forwarded with ``**kwargs`` are followed up the class hierarchy;
-3. a key written with a leading ``+`` (``+my_key=1``): added or set as
-   given, with none of these checks.
-
-A top-level variable that other entries of the config files were built
-from (found in the files' syntax trees, :func:`derived_entries`) and that
-nothing reads at run time is refused, naming the entries to set instead.
-Re-evaluating the config files with the variable substituted was the
-alternative; it was not chosen because mmengine offers no hook for it (the
-files would have to be re-executed textually, base by base) and because an
-override would then silently change every entry built from the variable,
+Every component of an option's dotted key must exist in the config (list
+items by index), except a top-level key the Runner or a hook of this
+package reads with a default (:func:`runtime_keys`), a new key of a dict
+whose class or function takes that keyword argument (its ``type`` resolved
+in the config's registry scope, or the implicit type of the Runner's
+type-less dicts; ``**kwargs`` are followed up the class hierarchy), and a
+key written with a leading ``+``, set as given. A variable that other
+entries were built from (found in the files' syntax trees) is refused,
+naming the entries to set instead. Re-evaluating the files with the
+variable substituted was not chosen: mmengine has no hook for it, and an
+override would silently change every entry built from the variable,
 including ones the user did not mean to touch.
 """
 import ast
@@ -100,11 +83,8 @@ def runtime_keys() -> FrozenSet[str]:
     """Top-level keys read at run time, with a default when absent.
 
     Returns:
-        frozenset[str]: the arguments of mmengine's ``Runner.__init__``
-        (``Runner.from_cfg`` takes them from the config's top level), the
-        other keys the Runner reads from its config (``model_wrapper_cfg``,
-        ``compile``, ``runner_type`` ...) and those the hooks of this
-        package read (``allow_partial_load``, ``load_from_required_keys``).
+        frozenset[str]: the arguments of ``Runner.__init__`` and the other
+        keys that the Runner and the hooks of this package read.
     """
     from mmengine.runner import Runner
     params = inspect.signature(Runner.__init__).parameters
@@ -130,15 +110,18 @@ def config_files(filename: str) -> List[str]:
         path = osp.normpath(path)
         if path in files:
             return
-        with open(path, encoding='utf-8') as f:
-            tree = ast.parse(f.read(), filename=path)
-        for base in _base_names(tree):
+        for base in _base_names(_parse(path)):
             if '::' not in base:
                 visit(osp.join(osp.dirname(path), base))
         files.append(path)
 
     visit(filename)
     return files
+
+
+def _parse(path: str) -> ast.Module:
+    with open(path, encoding='utf-8') as f:
+        return ast.parse(f.read(), filename=path)
 
 
 def _base_names(tree: ast.Module) -> List[str]:
@@ -205,8 +188,7 @@ def _references(node: ast.AST, path: List[str], name: str,
         return []
 
     def child(key: str, sub: ast.AST) -> List[Tuple[str, str]]:
-        sub_value = _item(value, key)
-        return _references(sub, path + [key], name, sub_value)
+        return _references(sub, path + [key], name, _item(value, key))
 
     found: List[Tuple[str, str]] = []
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
@@ -262,9 +244,7 @@ def derived_entries(cfg: Config, name: str) -> List[Tuple[str, str]]:
         return []
     found: Dict[str, str] = {}
     for path in config_files(filename):
-        with open(path, encoding='utf-8') as f:
-            tree = ast.parse(f.read(), filename=path)
-        for target, value in _top_level_assignments(tree):
+        for target, value in _top_level_assignments(_parse(path)):
             if target == name:
                 continue
             for entry, source in _references(value, [target], name,
@@ -323,16 +303,7 @@ def _registered(type_name: str, cfg: Config) -> List[Any]:
 
 
 def _configured(path: List[str], node: dict, cfg: Config) -> List[Any]:
-    """What a config dict is the keyword arguments of.
-
-    Args:
-        path (list[str]): the dict's path in the config.
-        node (dict): the dict.
-        cfg (Config): the config (for the registry scope).
-
-    Returns:
-        list: candidate classes or functions (empty when unknown).
-    """
+    """What the config dict ``node`` at ``path`` configures (or ``[]``)."""
     type_ = node.get('type')
     if type_ is not None:
         if isinstance(type_, str):
@@ -366,12 +337,10 @@ def _accepts(obj: Any, name: str) -> bool:
     function with ``**kwargs`` takes any name.
     """
     if inspect.isclass(obj):
-        for klass in obj.__mro__:
+        for klass in obj.__mro__[:-1]:  # object.__init__ takes nothing
             init = vars(klass).get('__init__')
             if init is None:
                 continue
-            if klass is object:
-                return False
             try:
                 params = inspect.signature(init).parameters
             except (TypeError, ValueError):
@@ -509,11 +478,9 @@ def validation_runs(cfg: Config) -> bool:
 
     Returns:
         bool: False without ``val_dataloader``, ``val_cfg`` or
-        ``val_evaluator``. Otherwise the Runner builds the validation loop
-        before the first epoch, which reads the data, unless the loop is
-        built lazily (``val_cfg.lazy_init=True``, the linear-SVM loops):
-        then only when the schedule reaches ``train_cfg.val_begin``
-        (``max_epochs``, or ``max_iters``, at least ``val_begin``).
+        ``val_evaluator``; for a lazily built loop (``val_cfg.lazy_init``,
+        the linear-SVM loops) whether the schedule reaches ``val_begin``;
+        else True (the Runner builds the loop before the first epoch).
     """
     if any(
             cfg.get(k) is None
@@ -551,9 +518,8 @@ def run_dataloaders(cfg: Config, mode: str) -> List[Tuple[str, str, dict]]:
         mode (str): ``'train'``: ``train_dataloader`` and, when
             :func:`validation_runs`, ``val_dataloader`` and
             ``val_cfg.fit_dataloader``; ``'test'``: ``test_dataloader`` and
-            ``test_cfg.fit_dataloader``. A str there names another top-level
-            key (as the linear-SVM loops of :mod:`.linear_svm_loops` take
-            them), which is followed.
+            ``test_cfg.fit_dataloader``. A str there names another key (as
+            the linear-SVM loops take them), which is followed.
 
     Returns:
         list[tuple[str, str, dict]]: (the config key of the dataloader
@@ -627,12 +593,10 @@ def _dataset_paths(dataset: Any, key: str) -> List[Tuple[str, str, bool, str]]:
 def check_data_paths(cfg: Config, mode: str) -> None:
     """Fail before anything is built when the run's data is missing.
 
-    Checks, for every dataloader of :func:`run_dataloaders`, that its
-    dataset's ``data_root`` is a folder and that ``ann_file`` and the
-    ``data_prefix`` folders (joined to ``data_root`` when relative, as
-    mmengine's ``BaseDataset`` does) exist; wrapped datasets (``dataset`` /
-    ``datasets`` keys) are checked too. Remote paths (``s3://`` ...) are
-    not checked; the files inside a folder are the dataset's own check.
+    For every dataloader of :func:`run_dataloaders` (and wrapped datasets),
+    ``data_root`` must be a folder, and ``ann_file`` and the ``data_prefix``
+    folders (joined to ``data_root`` when relative, as ``BaseDataset``
+    does) must exist. Remote paths (``s3://`` ...) are not checked.
 
     Args:
         cfg (Config): the config with every override merged.
