@@ -215,12 +215,11 @@ def test_missing_dataset_folders_name_their_keys(tmp_path):
     cfg = _config(PRETRAIN)
     missing = str(tmp_path / 'missing')
     cfg.merge_from_dict({
-        'train_dataloader.dataset.data_root':
-        missing,
-        'svm_train_dataloader.dataset.data_root':
-        str(tmp_path / 'svm'),
-        'svm_test_dataloader.dataset.data_root':
-        str(tmp_path / 'svm_test'),
+        f'{loader}.dataset.data_root': str(tmp_path / folder)
+        for loader, folder in [(
+            'train_dataloader',
+            'missing'), ('svm_train_dataloader',
+                         'svm'), ('svm_test_dataloader', 'svm_test')]
     })
     with pytest.raises(FileNotFoundError) as error:
         checks.check_data_paths(cfg, 'train')
@@ -282,9 +281,9 @@ def test_annotation_files_and_prefixes_of_wrapped_datasets(tmp_path):
     checks.check_data_paths(cfg, 'train')
 
 
-def _train_error(*args):
-    """Run tools/train.py, which must fail; returns its stderr."""
-    proc = subprocess.run([sys.executable, 'tools/train.py', *args],
+def _tool_error(tool, *args):
+    """Run tools/TOOL.py, which must fail; returns its stderr."""
+    proc = subprocess.run([sys.executable, f'tools/{tool}.py', *args],
                           cwd=REPO,
                           capture_output=True,
                           text=True,
@@ -293,43 +292,34 @@ def _train_error(*args):
     return proc.stderr
 
 
-def _nothing_built(work_dir):
+# (the --cfg-options given, how stderr starts, lines it holds)
+TRAIN_REFUSALS = [
+    (['train_cfg.max_epochs=1', 'train_dataloader.dataset.data_root={data}'
+      ], 'error: the data of this train run is missing',
+     ['train_dataloader.dataset.data_root: folder not found: {data!r}']),
+    (['train_cfgg.max_epochs=1'],
+     "error: --cfg-options train_cfgg.max_epochs=1: the config has no key "
+     "'train_cfgg' (did you mean train_cfg?)", []),
+    (['max_epochs=1'],
+     "error: --cfg-options max_epochs=1: 'max_epochs' is a variable of the "
+     'config files', [
+         'train_cfg.max_epochs = max_epochs  (now 4)',
+         'param_scheduler.1.end = max_epochs  (now 4)'
+     ]),
+]
+
+
+@pytest.mark.parametrize('options, starts, contains', TRAIN_REFUSALS)
+def test_train_refuses_bad_input_before_building(options, starts, contains,
+                                                 tmp_path):
+    data, work = str(tmp_path / 'no_data'), tmp_path / 'work'
+    err = _tool_error('train', f'configs/{PRETRAIN}', '--work-dir', str(work),
+                      '--cfg-options', *[o.format(data=data) for o in options])
+    assert err.startswith(starts), err[-2000:]
+    for text in contains:
+        assert text.format(data=data) in err
     # a Runner would have made the work dir and its timestamped log folder
-    return not osp.exists(work_dir)
-
-
-def test_train_names_a_missing_dataset_folder_before_building(tmp_path):
-    missing = tmp_path / 'no_data'
-    work = tmp_path / 'work'
-    err = _train_error(f'configs/{PRETRAIN}', '--work-dir', str(work),
-                       '--cfg-options', 'train_cfg.max_epochs=1',
-                       f'train_dataloader.dataset.data_root={missing}')
-    assert err.startswith('error: the data of this train run is missing'), \
-        err[-2000:]
-    assert (f'train_dataloader.dataset.data_root: folder not found: '
-            f'{str(missing)!r}') in err
-    assert _nothing_built(work)
-
-
-def test_train_names_an_option_key_the_config_lacks(tmp_path):
-    work = tmp_path / 'work'
-    err = _train_error(f'configs/{PRETRAIN}', '--work-dir', str(work),
-                       '--cfg-options', 'train_cfgg.max_epochs=1')
-    assert err.startswith(
-        "error: --cfg-options train_cfgg.max_epochs=1: the config has no key "
-        "'train_cfgg' (did you mean train_cfg?)"), err[-2000:]
-    assert _nothing_built(work)
-
-
-def test_train_refuses_a_variable_other_entries_were_computed_from(tmp_path):
-    work = tmp_path / 'work'
-    err = _train_error(f'configs/{PRETRAIN}', '--work-dir', str(work),
-                       '--cfg-options', 'max_epochs=1')
-    assert err.startswith("error: --cfg-options max_epochs=1: 'max_epochs' "
-                          'is a variable of the config files'), err[-2000:]
-    assert 'train_cfg.max_epochs = max_epochs  (now 4)' in err
-    assert 'param_scheduler.1.end = max_epochs  (now 4)' in err
-    assert _nothing_built(work)
+    assert not osp.exists(work)
 
 
 def test_test_names_missing_svm_data_before_building(tmp_path):
@@ -337,20 +327,12 @@ def test_test_names_missing_svm_data_before_building(tmp_path):
     torch.save({'state_dict': {}}, ckpt)
     missing = tmp_path / 'no_svm_data'
     work = tmp_path / 'work'
-    proc = subprocess.run([
-        sys.executable, 'tools/test.py', f'configs/{PRETRAIN}',
-        str(ckpt), '--work-dir',
-        str(work), '--cfg-options',
-        f'svm_test_dataloader.dataset.data_root={missing}'
-    ],
-                          cwd=REPO,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
-    assert proc.returncode != 0
-    assert proc.stderr.startswith(
-        'error: the data of this test run is missing'), proc.stderr[-2000:]
+    err = _tool_error('test', f'configs/{PRETRAIN}', str(ckpt), '--work-dir',
+                      str(work), '--cfg-options',
+                      f'svm_test_dataloader.dataset.data_root={missing}')
+    assert err.startswith(
+        'error: the data of this test run is missing'), err[-2000:]
     assert ('svm_test_dataloader.dataset.data_root: folder not found: '
             f'{str(missing)!r} (svm_test_dataloader is named by '
-            'test_dataloader)') in proc.stderr
-    assert _nothing_built(work)
+            'test_dataloader)') in err
+    assert not osp.exists(work)
