@@ -99,3 +99,60 @@ def mmdet3d_default_scope():
     """
     with DefaultScope.overwrite_default_scope('mmdet3d'):
         yield
+
+
+def write_h5_split(root, split, points, labels, num_classes=None):
+    """Write ``root/ply_data_<split>0.h5`` (ModelNet40-h5 layout).
+
+    Args:
+        root (str): Folder, created if missing.
+        split (str): ``'train'`` or ``'test'``.
+        points (np.ndarray): Clouds, [n, N, 3].
+        labels (np.ndarray): A class index per cloud.
+        num_classes (int, optional): If given, ``shape_names.txt`` lists
+            ``class0`` ... ``class<num_classes - 1>``.
+    """
+    import h5py
+    os.makedirs(root, exist_ok=True)
+    with h5py.File(osp.join(root, f'ply_data_{split}0.h5'), 'w') as f:
+        f.create_dataset('data', data=points)
+        f.create_dataset('label', data=labels.reshape(-1, 1).astype('int64'))
+    if num_classes is not None:
+        with open(osp.join(root, 'shape_names.txt'), 'w') as f:
+            f.write('\n'.join(f'class{i}' for i in range(num_classes)))
+
+
+def h5_dataset_cfg(root, split='train', **kwargs):
+    """A ``ModelNet40H5Dataset`` config; its pipeline only packs the clouds.
+
+    ``kwargs`` add or replace dataset options (``pipeline`` included).
+    """
+    return dict(
+        dict(
+            type='ModelNet40H5Dataset',
+            data_root=root,
+            split=split,
+            pipeline=[dict(type='PackPointCloudInputs')]), **kwargs)
+
+
+def seeded_loader(dataset, batch_size=8, shuffle=False):
+    """A dataloader config: ``SeededSampler``, no workers, default collate."""
+    return dict(
+        batch_size=batch_size,
+        num_workers=0,
+        persistent_workers=False,
+        drop_last=False,
+        sampler=dict(type='SeededSampler', shuffle=shuffle),
+        collate_fn=dict(type='default_collate'),
+        dataset=dataset)
+
+
+def read_log_text(work_dir):
+    """The text of the one ``.log`` file under ``work_dir``."""
+    logs = [
+        osp.join(d, f) for d, _, files in os.walk(work_dir) for f in files
+        if f.endswith('.log')
+    ]
+    assert len(logs) == 1, logs
+    with open(logs[0]) as f:
+        return f.read()

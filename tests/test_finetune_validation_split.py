@@ -1,21 +1,18 @@
-"""Fine-tuning validates on a share held out from the train split.
+"""Fine-tuning validates on a stratified share held out from the train split.
 
-``StratifiedHoldoutDataset`` splits a labelled dataset into a kept part and
-a stratified, seeded held-out part; the real fine-tuning configs train on
-the first, validate (and pick their best checkpoint) on the second and
-score the test split only after training (``FinalTestHook``) and in
-``tools/test.py``. The official protocol, which selects on the test split,
-is only in the ``*_official_protocol.py`` configs.
+The real configs pick their best checkpoint on ``StratifiedHoldoutDataset``'s
+held-out part and score the test split only after training
+(``FinalTestHook``); only ``*_official_protocol.py`` select on the test split.
 """
 import glob
-import os
 import os.path as osp
 import re
 
-import h5py
 import numpy as np
 import pytest
 import torch
+from conftest import (h5_dataset_cfg, read_log_text, seeded_loader,
+                      write_h5_split)
 from mmdet3d.registry import DATASETS, RUNNERS
 from mmengine.config import Config
 from test_finetune_voting import tiny_classifier_cfg
@@ -45,38 +42,20 @@ def _clouds(counts, seed, num_points=64):
     return points.astype(np.float32), labels
 
 
-def _write_h5(root, split, points, labels):
-    os.makedirs(root, exist_ok=True)
-    with h5py.File(osp.join(root, f'ply_data_{split}0.h5'), 'w') as f:
-        f.create_dataset('data', data=points)
-        f.create_dataset('label', data=labels.reshape(-1, 1).astype(np.int64))
-    with open(osp.join(root, 'shape_names.txt'), 'w') as f:
-        f.write('\n'.join(f'class{i}' for i in range(NUM_CLASSES)))
-
-
 @pytest.fixture(scope='module')
 def h5_root(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('holdout_h5'))
-    _write_h5(root, 'train', *_clouds(COUNTS, seed=0))
-    _write_h5(root, 'test', *_clouds((3, 3, 3, 3), seed=1))
+    write_h5_split(root, 'train', *_clouds(COUNTS, seed=0), NUM_CLASSES)
+    write_h5_split(root, 'test', *_clouds((3, 3, 3, 3), seed=1), NUM_CLASSES)
     return root
 
 
-def _h5(root, split='train', pipeline=PACK, **kwargs):
-    return dict(
-        type='ModelNet40H5Dataset',
-        data_root=root,
-        split=split,
-        pipeline=pipeline,
-        **kwargs)
-
-
-def _holdout(root, subset, pipeline=PACK, **kwargs):
+def _holdout(root, subset, pipeline=PACK, holdout=0.25, **kwargs):
     return DATASETS.build(
         dict(
             type='StratifiedHoldoutDataset',
-            dataset=_h5(root, pipeline=pipeline),
-            holdout=kwargs.pop('holdout', 0.25),
+            dataset=h5_dataset_cfg(root, pipeline=pipeline),
+            holdout=holdout,
             subset=subset,
             **kwargs))
 
@@ -85,7 +64,7 @@ def _holdout(root, subset, pipeline=PACK, **kwargs):
 
 
 def test_parts_are_stratified_disjoint_and_cover_the_split(h5_root):
-    full = DATASETS.build(_h5(h5_root))
+    full = DATASETS.build(h5_dataset_cfg(h5_root))
     labels = np.array([full.get_cat_ids(i)[0] for i in range(len(full))])
     train = _holdout(h5_root, 'train')
     val = _holdout(h5_root, 'val', pipeline=AUGMENT)
@@ -121,7 +100,7 @@ def test_split_is_deterministic_and_follows_only_its_seed(h5_root):
 
 
 def test_seeded_indices_keep_their_seed(h5_root):
-    full = DATASETS.build(_h5(h5_root, pipeline=AUGMENT))
+    full = DATASETS.build(h5_dataset_cfg(h5_root, pipeline=AUGMENT))
     train = _holdout(h5_root, 'train', pipeline=AUGMENT)
     j = train.indices[3]
     a = train[SeededIndex(3, seed=77)]['inputs']['points']
@@ -146,7 +125,7 @@ def test_lazy_init_splits_at_first_use(h5_root):
     ],
     ids=['zero', 'one', 'str', 'subset', 'dataset'])
 def test_bad_options_are_named(h5_root, options, error, message):
-    cfg = dict(dataset=_h5(h5_root), holdout=0.2, subset='val')
+    cfg = dict(dataset=h5_dataset_cfg(h5_root), holdout=0.2, subset='val')
     cfg.update(options)
     with pytest.raises(error, match=message):
         StratifiedHoldoutDataset(**cfg)
@@ -171,17 +150,12 @@ def test_samples_need_exactly_one_label(h5_root):
 
 # ------------------------------------------------------------ the configs
 
-REAL = {
-    'i2pmae_finetune_modelnet40.py': 'ModelNet40Dataset',
-    'i2pmae_finetune_scanobjectnn_objbg.py': 'ScanObjectNNDataset',
-    'i2pmae_finetune_scanobjectnn_objonly.py': 'ScanObjectNNDataset',
-    'i2pmae_finetune_scanobjectnn_pbt50rs.py': 'ScanObjectNNDataset',
-}
 VARIANTS = {
     'i2pmae_finetune_scanobjectnn_objbg.py': 'obj_bg',
     'i2pmae_finetune_scanobjectnn_objonly.py': 'obj_only',
     'i2pmae_finetune_scanobjectnn_pbt50rs.py': 'pb_t50_rs',
 }
+REAL = sorted(['i2pmae_finetune_modelnet40.py', *VARIANTS])
 AUGMENTATIONS = {'PointCloudScaleAndTranslate', 'PointCloudRandomRotate'}
 
 
@@ -193,18 +167,20 @@ def _types(pipeline):
     return {t['type'] for t in pipeline}
 
 
-@pytest.mark.parametrize('name', sorted(REAL))
+@pytest.mark.parametrize('name', REAL)
 def test_real_configs_validate_on_a_held_out_share(name):
     cfg = _config(name)
     train = cfg.train_dataloader.dataset
     val = cfg.val_dataloader.dataset
     test = cfg.test_dataloader.dataset
+    dataset_type = 'ScanObjectNNDataset' if name in VARIANTS \
+        else 'ModelNet40Dataset'
     # train and validation: the two parts of the train split, with the same
     # share and seed (so they are disjoint)
     for part, subset in ((train, 'train'), (val, 'val')):
         assert part.type == 'StratifiedHoldoutDataset'
         assert part.subset == subset
-        assert part.dataset.type == REAL[name]
+        assert part.dataset.type == dataset_type
         assert part.dataset.split == 'train'
     assert (train.holdout, train.seed) == (val.holdout, val.seed)
     assert 0 < val.holdout < 1
@@ -215,7 +191,7 @@ def test_real_configs_validate_on_a_held_out_share(name):
     assert val.dataset.pipeline == test.pipeline
     assert val.dataset.test_mode
     # the test split only in the test dataloader
-    assert test.type == REAL[name] and test.split == 'test'
+    assert test.type == dataset_type and test.split == 'test'
     if name in VARIANTS:
         variants = {train.dataset.variant, val.dataset.variant, test.variant}
         assert variants == {VARIANTS[name]}
@@ -228,7 +204,7 @@ def test_real_configs_validate_on_a_held_out_share(name):
         assert '_official_protocol.py' in f.read()
 
 
-@pytest.mark.parametrize('name', sorted(REAL))
+@pytest.mark.parametrize('name', REAL)
 def test_official_protocol_configs_say_they_select_on_the_test_split(name):
     official_name = name.replace('.py', '_official_protocol.py')
     with open(osp.join(REPO, 'configs', official_name)) as f:
@@ -287,50 +263,51 @@ def test_fps_prefix_is_fps_to_fewer_points():
 # ------------------------------------------------------------ a short run
 
 
-def test_short_run_validates_on_the_held_out_part_and_tests_at_the_end(
-        h5_root, tmp_path):
+def _final_test_run_cfg(work_dir, train_dataset, **options):
+    """One epoch of the tiny classifier with ``FinalTestHook``."""
     cfg = Config.fromfile(osp.join(REPO, 'configs/_base_/default_runtime.py'))
-
-    def loader(dataset, shuffle=False):
-        return dict(
-            batch_size=8,
-            num_workers=0,
-            persistent_workers=False,
-            sampler=dict(type='SeededSampler', shuffle=shuffle),
-            collate_fn=dict(type='default_collate'),
-            dataset=dataset)
-
-    part = dict(type='StratifiedHoldoutDataset', holdout=0.25, seed=0)
     cfg.merge_from_dict(
         dict(
-            model=tiny_classifier_cfg(num_points=48, votes=3),
-            work_dir=str(tmp_path / 'run'),
-            train_dataloader=loader(
-                dict(
-                    part, subset='train', dataset=_h5(h5_root, num_points=48)),
-                shuffle=True),
-            val_dataloader=loader(
-                dict(
-                    part,
-                    subset='val',
-                    dataset=_h5(h5_root, num_points=48, test_mode=True))),
-            test_dataloader=loader(
-                _h5(h5_root, 'test', num_points=64, test_mode=True)),
-            train_cfg=dict(
-                type='EpochBasedTrainLoop', max_epochs=1, val_interval=1),
-            val_cfg=dict(type='ValLoop'),
-            test_cfg=dict(type='TestLoop'),
-            val_evaluator=dict(type='mmpretrain.Accuracy', topk=(1, )),
-            test_evaluator=[
-                dict(type='mmpretrain.Accuracy', topk=(1, )),
-                dict(type='VoteAccuracy', topk=(1, ))
-            ],
+            model=tiny_classifier_cfg(),
+            work_dir=str(work_dir),
+            train_dataloader=seeded_loader(train_dataset, shuffle=True),
+            train_cfg=dict(type='EpochBasedTrainLoop', max_epochs=1),
             optim_wrapper=dict(
                 type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3)),
-            default_hooks=dict(
-                logger=dict(interval=1),
-                checkpoint=dict(save_best='accuracy/top1', rule='greater')),
             custom_hooks=cfg.custom_hooks + [dict(type='FinalTestHook')]))
+    cfg.merge_from_dict(options)
+    return cfg
+
+
+def test_short_run_validates_on_the_held_out_part_and_tests_at_the_end(
+        h5_root, tmp_path):
+    part = dict(type='StratifiedHoldoutDataset', holdout=0.25, seed=0)
+    cfg = _final_test_run_cfg(
+        tmp_path / 'run',
+        dict(
+            part,
+            subset='train',
+            dataset=h5_dataset_cfg(h5_root, num_points=48)),
+        model=tiny_classifier_cfg(num_points=48, votes=3),
+        val_dataloader=seeded_loader(
+            dict(
+                part,
+                subset='val',
+                dataset=h5_dataset_cfg(h5_root, num_points=48,
+                                       test_mode=True))),
+        test_dataloader=seeded_loader(
+            h5_dataset_cfg(h5_root, 'test', num_points=64, test_mode=True)),
+        train_cfg=dict(val_interval=1),
+        val_cfg=dict(type='ValLoop'),
+        test_cfg=dict(type='TestLoop'),
+        val_evaluator=dict(type='mmpretrain.Accuracy', topk=(1, )),
+        test_evaluator=[
+            dict(type='mmpretrain.Accuracy', topk=(1, )),
+            dict(type='VoteAccuracy', topk=(1, ))
+        ],
+        default_hooks=dict(
+            logger=dict(interval=1),
+            checkpoint=dict(save_best='accuracy/top1', rule='greater')))
     runner = RUNNERS.build(cfg)
     runner.train()
     assert len(runner.train_dataloader.dataset) == 30
@@ -339,9 +316,7 @@ def test_short_run_validates_on_the_held_out_part_and_tests_at_the_end(
     assert hub.get_scalar('val/accuracy/top1') is not None
     for key in ('test/accuracy/top1', 'test/vote/accuracy/top1'):
         assert 0 <= hub.get_scalar(key).current() <= 100
-    logs = glob.glob(osp.join(cfg.work_dir, '*', '*.log'))
-    with open(logs[0]) as f:
-        log = f.read()
+    log = read_log_text(cfg.work_dir)
     assert 'Epoch(val) [1][2/2]' in log and 'Epoch(test) [2/2]' in log
     val_line = [ln for ln in log.splitlines() if 'Epoch(val) [1][2/2]' in ln]
     assert 'vote/' not in val_line[0]
@@ -352,22 +327,8 @@ def test_short_run_validates_on_the_held_out_part_and_tests_at_the_end(
 
 
 def test_final_test_hook_needs_a_test_loop(h5_root, tmp_path):
-    cfg = Config.fromfile(osp.join(REPO, 'configs/_base_/default_runtime.py'))
-    cfg.merge_from_dict(
-        dict(
-            model=tiny_classifier_cfg(),
-            work_dir=str(tmp_path / 'no_test'),
-            train_dataloader=dict(
-                batch_size=8,
-                num_workers=0,
-                persistent_workers=False,
-                sampler=dict(type='SeededSampler', shuffle=True),
-                collate_fn=dict(type='default_collate'),
-                dataset=_h5(h5_root, num_points=48)),
-            train_cfg=dict(type='EpochBasedTrainLoop', max_epochs=1),
-            optim_wrapper=dict(
-                type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3)),
-            custom_hooks=cfg.custom_hooks + [dict(type='FinalTestHook')]))
+    cfg = _final_test_run_cfg(tmp_path / 'no_test',
+                              h5_dataset_cfg(h5_root, num_points=48))
     runner = RUNNERS.build(cfg)
     with pytest.raises(RuntimeError, match='FinalTestHook needs test_'):
         runner.train()
@@ -377,13 +338,8 @@ def test_final_test_hook_needs_a_test_loop(h5_root, tmp_path):
     cfg.merge_from_dict(
         dict(
             work_dir=str(tmp_path / 'missing_test'),
-            test_dataloader=dict(
-                batch_size=8,
-                num_workers=0,
-                persistent_workers=False,
-                sampler=dict(type='SeededSampler', shuffle=False),
-                collate_fn=dict(type='default_collate'),
-                dataset=_h5(missing, 'test', test_mode=True)),
+            test_dataloader=seeded_loader(
+                h5_dataset_cfg(missing, 'test', test_mode=True)),
             test_cfg=dict(type='TestLoop'),
             test_evaluator=dict(type='mmpretrain.Accuracy')))
     runner = RUNNERS.build(cfg)

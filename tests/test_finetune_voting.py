@@ -5,13 +5,13 @@ logits averaged over 10 views, each a random subset of the cloud scaled per
 axis by U(2/3, 3/2) and shifted by U(-0.2, 0.2) (the official ModelNet40
 test), drawn from (seed, sample index) only.
 """
-import os
 import os.path as osp
 
-import h5py
 import numpy as np
 import pytest
 import torch
+from conftest import (h5_dataset_cfg, read_log_text, seeded_loader,
+                      write_h5_split)
 from mmdet3d.registry import MODELS, RUNNERS
 from mmengine.config import Config
 from mmpretrain.structures import DataSample
@@ -205,13 +205,8 @@ def test_voting_needs_sample_indices_and_views_of_one_shape():
         VoteViews(0, official_vote_pipeline(8))
     with pytest.raises(ValueError, match='at least one transform'):
         VoteViews(2, [])
-
-    def drop(results):
-        return None
-
     with pytest.raises(ValueError, match='dropped sample 7'):
-        VoteViews(2, [drop]).views(points[0], 7)
-
+        VoteViews(2, [lambda results: None]).views(points[0], 7)
     sizes = iter([10, 20])
 
     def ragged(results):
@@ -232,45 +227,10 @@ def test_vote_accuracy_names_missing_votes():
 # -------------------------------------------------------------- the Runner
 
 
-def write_h5_split(root, split, points, labels):
-    os.makedirs(root, exist_ok=True)
-    with h5py.File(osp.join(root, f'ply_data_{split}0.h5'), 'w') as f:
-        f.create_dataset('data', data=points)
-        f.create_dataset('label', data=labels.reshape(-1, 1).astype(np.int64))
-    with open(osp.join(root, 'shape_names.txt'), 'w') as f:
-        f.write('\n'.join(f'class{i}' for i in range(NUM_CLASSES)))
-
-
-def h5_loader(root, split, batch_size=4):
-    return dict(
-        batch_size=batch_size,
-        num_workers=0,
-        persistent_workers=False,
-        drop_last=False,
-        sampler=dict(type='SeededSampler', shuffle=False),
-        collate_fn=dict(type='default_collate'),
-        dataset=dict(
-            type='ModelNet40H5Dataset',
-            data_root=root,
-            split=split,
-            pipeline=[dict(type='PackPointCloudInputs')],
-            test_mode=True))
-
-
-def log_text(work_dir):
-    logs = [
-        osp.join(d, f) for d, _, files in os.walk(work_dir) for f in files
-        if f.endswith('.log')
-    ]
-    assert len(logs) == 1, logs
-    with open(logs[0]) as f:
-        return f.read()
-
-
 def test_runner_logs_plain_and_vote_accuracy(tmp_path):
     root = str(tmp_path / 'h5')
     points, labels = clouds(10, seed=5)
-    write_h5_split(root, 'test', points, labels)
+    write_h5_split(root, 'test', points, labels, NUM_CLASSES)
     test_cfg = dict(num_points=VIEW_POINTS, votes=10, seed=0)
     model = tiny_classifier(**test_cfg)
     ckpt = str(tmp_path / 'tiny.pth')
@@ -285,7 +245,9 @@ def test_runner_logs_plain_and_vote_accuracy(tmp_path):
                 work_dir=str(tmp_path / name),
                 experiment_name=f'{name}_{tmp_path.name}',
                 load_from=ckpt,
-                test_dataloader=h5_loader(root, 'test'),
+                test_dataloader=seeded_loader(
+                    h5_dataset_cfg(root, 'test', test_mode=True),
+                    batch_size=4),
                 test_cfg=dict(type='TestLoop'),
                 test_evaluator=[
                     dict(type='mmpretrain.Accuracy', topk=(1, )),
@@ -304,7 +266,7 @@ def test_runner_logs_plain_and_vote_accuracy(tmp_path):
     expected_vote = 100 * (votes.argmax(1) == y).float().mean().item()
     assert metrics['accuracy/top1'] == pytest.approx(expected_plain)
     assert metrics['vote/accuracy/top1'] == pytest.approx(expected_vote)
-    log = log_text(work_dir)
+    log = read_log_text(work_dir)
     assert f'accuracy/top1: {expected_plain:.4f}' in log
     assert f'vote/accuracy/top1: {expected_vote:.4f}' in log
     # deterministic given the seed

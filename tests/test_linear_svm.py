@@ -10,11 +10,12 @@ import os.path as osp
 import re
 import socket
 
-import h5py
 import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
+from conftest import (h5_dataset_cfg, read_log_text, seeded_loader,
+                      write_h5_split)
 from mmdet3d.registry import MODELS, RUNNERS
 from mmengine.config import Config
 from mmengine.model import BaseModel
@@ -32,8 +33,7 @@ NUM_CLASSES = 4
 
 @MODELS.register_module(name='LinearSVMToyEncoder', force=True)
 class LinearSVMToyEncoder(BaseModel):
-    """``feature = scale * [mean xyz, std xyz]``; the loss pulls scale to 1.
-    """
+    """``feature = scale * [mean, std]`` of xyz; the loss pulls scale to 1."""
 
     def __init__(self):
         super().__init__(
@@ -54,8 +54,7 @@ class LinearSVMToyEncoder(BaseModel):
 
 
 def _ellipsoids(num_per_class, seed, num_points=1024):
-    """Clouds on ellipsoids stretched along x, y, z or not at all, shuffled.
-    """
+    """Shuffled clouds on ellipsoids stretched along x, y, z or not at all."""
     rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(NUM_CLASSES), num_per_class)
     rng.shuffle(labels)
@@ -68,14 +67,6 @@ def _ellipsoids(num_per_class, seed, num_points=1024):
     return points.astype(np.float32), labels
 
 
-def write_h5_split(root, split, points, labels):
-    """A ModelNet40-h5 folder: ``ply_data_<split>0.h5``."""
-    os.makedirs(root, exist_ok=True)
-    with h5py.File(osp.join(root, f'ply_data_{split}0.h5'), 'w') as f:
-        f.create_dataset('data', data=points)
-        f.create_dataset('label', data=labels.reshape(-1, 1).astype(np.int64))
-
-
 @pytest.fixture(scope='module')
 def ellipsoid_root(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('svm_h5'))
@@ -85,20 +76,8 @@ def ellipsoid_root(tmp_path_factory):
 
 
 def _loader(root, split, batch_size=8):
-    return dict(
-        batch_size=batch_size,
-        num_workers=0,
-        persistent_workers=False,
-        drop_last=False,
-        sampler=dict(type='SeededSampler', shuffle=False),
-        collate_fn=dict(type='default_collate'),
-        dataset=dict(
-            type='ModelNet40H5Dataset',
-            data_root=root,
-            split=split,
-            num_points=256,
-            pipeline=[dict(type='PackPointCloudInputs')],
-            test_mode=True))
+    dataset = h5_dataset_cfg(root, split, num_points=256, test_mode=True)
+    return seeded_loader(dataset, batch_size)
 
 
 def _runner_cfg(tmp_path, root, name, **options):
@@ -131,22 +110,12 @@ def _save_toy_checkpoint(path):
     return str(path)
 
 
-def _log_text(work_dir):
-    logs = [
-        osp.join(d, f) for d, _, files in os.walk(work_dir) for f in files
-        if f.endswith('.log')
-    ]
-    assert len(logs) == 1, logs
-    with open(logs[0]) as f:
-        return f.read()
-
-
-def _blobs(num_per_class, seed, dims=8, scale=1.0):
+def _blobs(num_per_class, seed, dims=8):
     rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(NUM_CLASSES), num_per_class)
     centres = np.random.default_rng(100).normal(size=(NUM_CLASSES, dims)) * 3
     features = centres[labels] + rng.normal(size=(len(labels), dims))
-    return features * scale, labels
+    return features, labels
 
 
 # ------------------------------------------------------------------- fitting
@@ -236,10 +205,10 @@ def test_stratified_holdout_is_deterministic_and_keeps_every_class():
 # -------------------------------------------------------------------- metric
 
 
-def _samples(features, labels, offset=0):
+def _samples(features, labels):
     samples = []
     for i, (feat, label) in enumerate(zip(features, labels)):
-        sample = BaseDataElement(metainfo=dict(sample_idx=offset + i))
+        sample = BaseDataElement(metainfo=dict(sample_idx=i))
         sample.set_field(torch.as_tensor(feat, dtype=torch.float32), 'feature')
         sample.set_field(torch.tensor([int(label)]), 'gt_label')
         samples.append(sample)
@@ -349,7 +318,7 @@ def test_test_loop_fits_on_train_scores_test_and_logs(ellipsoid_root,
     metrics = runner.test()
     assert metrics['svm/accuracy'] > 90  # chance: 25
     assert metrics['svm/C'] in DEFAULT_C_GRID
-    log = _log_text(cfg.work_dir)
+    log = read_log_text(cfg.work_dir)
     assert 'Load checkpoint from' in log
     assert f'svm/accuracy: {metrics["svm/accuracy"]:.4f}' in log
     assert 'svm/C: ' in log
@@ -381,7 +350,7 @@ def test_validation_loop_on_a_held_out_share(ellipsoid_root, tmp_path,
         assert metrics['svm/C'] == options['C']
     assert runner.message_hub.get_scalar(
         'val/svm/accuracy').current() == metrics['svm/accuracy']
-    log = _log_text(cfg.work_dir)
+    log = read_log_text(cfg.work_dir)
     assert 'fitted on 24 of the split (25% held out)' in log
     assert ('standardised' if options['standardize'] else 'raw') in log
 
@@ -398,7 +367,7 @@ def test_training_validates_and_resumes(ellipsoid_root, tmp_path):
     runner = RUNNERS.build(cfg)
     runner.train()
     scale = runner.model.scale.detach().clone()
-    log = _log_text(cfg.work_dir)
+    log = read_log_text(cfg.work_dir)
     assert len(
         re.findall(r'Epoch\(val\) \[\d\]\[4/4\]\s+svm/accuracy: ', log)) == 2
     assert runner.message_hub.get_scalar('val/svm/accuracy').current() > 90
@@ -416,23 +385,18 @@ def test_training_validates_and_resumes(ellipsoid_root, tmp_path):
     assert torch.equal(resumed.model.scale.detach(), scale)
 
 
-def test_missing_svm_dataloader_config_is_named(ellipsoid_root, tmp_path):
+@pytest.mark.parametrize('key, named_by',
+                         [('svm_test_dataloader', 'test_dataloader'),
+                          ('svm_train_dataloader', 'test_cfg.fit_dataloader')])
+def test_missing_svm_dataloader_config_is_named(ellipsoid_root, tmp_path, key,
+                                                named_by):
     cfg = _runner_cfg(tmp_path, ellipsoid_root, 'missing')
-    cfg.pop('svm_test_dataloader')
+    cfg.pop(key)
     runner = RUNNERS.build(cfg)
     with pytest.raises(ValueError) as error:
         runner.test()
     assert str(error.value).startswith(
-        "config key 'svm_test_dataloader' is missing: test_dataloader "
-        'names it')
-    cfg = _runner_cfg(tmp_path, ellipsoid_root, 'missing_fit')
-    cfg.pop('svm_train_dataloader')
-    runner = RUNNERS.build(cfg)
-    with pytest.raises(
-            ValueError,
-            match="config key 'svm_train_dataloader' "
-            'is missing: test_cfg.fit_dataloader names it'):
-        runner.test()
+        f"config key '{key}' is missing: {named_by} names it")
 
 
 @pytest.mark.parametrize(
