@@ -1,7 +1,11 @@
 """Tests of the frozen open_clip teacher."""
+import open_clip
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.runner.checkpoint import load_state_dict
+from open_clip.model import build_model_from_openai_state_dict
+from safetensors.torch import save_file
 from torch import nn
 
 from projects.I2PMAE.i2pmae.models.clip_teacher import CLIPTeacher
@@ -76,9 +80,6 @@ def reference_last_attention(teacher, images):
     return logits.softmax(-1).mean(1)[:, 0, 1:]
 
 
-# ---------------------------------------------------------------------- #
-# parity with the official teacher
-# ---------------------------------------------------------------------- #
 def test_matches_official_fixture(parity_fixture, fixture_teacher,
                                   fixture_images):
     records = parity_fixture['records']
@@ -98,39 +99,24 @@ def test_matches_official_fixture(parity_fixture, fixture_teacher,
 
 def write_checkpoints(state_dict, folder):
     """The fixture's weights in several on-disk layouts."""
-    import open_clip
-    from open_clip.model import build_model_from_openai_state_dict
-    paths = {}
-    paths['openai_state_dict'] = folder / 'openai_layout.pth'
+    paths = dict(
+        openai_state_dict=folder / 'openai_layout.pth',
+        open_clip_training=folder / 'epoch_1.pt',
+        openai_torchscript=folder / 'tiny_openai.pt',
+        visual_safetensors=folder / 'visual.safetensors')
     torch.save(dict(state_dict), paths['openai_state_dict'])
-
     model = build_model_from_openai_state_dict(dict(state_dict)).float()
     model.load_state_dict(state_dict)
-    paths['open_clip_training'] = folder / 'epoch_1.pt'
+    training = {f'module.{k}': v for k, v in model.state_dict().items()}
     torch.save(
-        {
-            'epoch': 1,
-            'name': 'tiny',
-            'state_dict': {
-                f'module.{k}': v
-                for k, v in model.state_dict().items()
-            }
-        }, paths['open_clip_training'])
-
-    paths['openai_torchscript'] = folder / 'tiny_openai.pt'
+        dict(epoch=1, name='tiny', state_dict=training),
+        paths['open_clip_training'])
     torch.jit.script(model).save(str(paths['openai_torchscript']))
-
-    try:
-        from safetensors.torch import save_file
-    except ImportError:
-        pass
-    else:
-        paths['visual_safetensors'] = folder / 'visual.safetensors'
-        save_file(
-            {
-                k[len('visual.'):]: v.contiguous()
-                for k, v in state_dict.items() if k.startswith('visual.')
-            }, str(paths['visual_safetensors']))
+    visual = {
+        k[len('visual.'):]: v.contiguous()
+        for k, v in state_dict.items() if k.startswith('visual.')
+    }
+    save_file(visual, str(paths['visual_safetensors']))
     assert open_clip.__version__.startswith('3.')
     return paths
 
@@ -172,48 +158,37 @@ def test_pretrained_tag_is_read_from_the_local_cache(parity_fixture,
     assert torch.equal(feats, ref_feats) and torch.equal(attn, ref_attn)
 
 
-# ---------------------------------------------------------------------- #
-# tiny random teachers
-# ---------------------------------------------------------------------- #
-@pytest.mark.parametrize('image_size, patch_size', [(224, 16), (224, 32),
-                                                    (96, 16), (160, 32)])
-def test_tiny_random_teacher_shapes(image_size, patch_size):
+@pytest.mark.parametrize('image_size, patch_size, custom', [(224, 16, False),
+                                                            (224, 32, False),
+                                                            (96, 16, False),
+                                                            (160, 32, False),
+                                                            (64, 16, True)])
+def test_tiny_random_teacher_shapes(image_size, patch_size, custom):
     cfg = dict(TINY, image_size=image_size, patch_size=patch_size)
+    cfg.update(qk_norm=custom, scale_heads=custom)
     torch.manual_seed(0)
     teacher = CLIPTeacher(pretrained=None, vision_cfg=cfg)
     grid = image_size // patch_size
     assert teacher.patch_grid == (grid, grid)
     assert teacher.out_channels == 32
-    images = torch.randn(3, 3, image_size, image_size)
+    batch = 2 if custom else 3
+    images = torch.randn(batch, 3, image_size, image_size)
     feats, attn = teacher(images)
-    assert feats.shape == (3, 32, grid, grid)
-    assert attn.shape == (3, grid * grid)
+    assert feats.shape == (batch, 32, grid, grid)
+    assert attn.shape == (batch, grid * grid)
     assert (attn > 0).all() and (attn.sum(-1) < 1).all()
     # Same numbers as open_clip's own forward and an explicit attention.
     _, rel = relative_error(feats, reference_tokens(teacher, images))
     assert rel < 1e-5
-    _, rel = relative_error(attn, reference_last_attention(teacher, images))
-    assert rel < 1e-5
-
-
-def test_custom_attention_blocks_are_supported():
-    torch.manual_seed(0)
-    teacher = CLIPTeacher(
-        pretrained=None,
-        vision_cfg=dict(TINY, image_size=64, qk_norm=True, scale_heads=True))
     block = teacher.visual.transformer.resblocks[-1]
-    assert type(block).__name__ == 'CustomResidualAttentionBlock'
-    images = torch.randn(2, 3, 64, 64)
-    feats, attn = teacher(images)
-    assert feats.shape == (2, 32, 4, 4) and attn.shape == (2, 16)
-    _, rel = relative_error(feats, reference_tokens(teacher, images))
-    assert rel < 1e-5
-    assert (attn > 0).all() and (attn.sum(-1) < 1).all()
+    if custom:
+        assert type(block).__name__ == 'CustomResidualAttentionBlock'
+    else:
+        _, rel = relative_error(attn,
+                                reference_last_attention(teacher, images))
+        assert rel < 1e-5
 
 
-# ---------------------------------------------------------------------- #
-# frozen, eval, not checkpointed
-# ---------------------------------------------------------------------- #
 class Holder(nn.Module):
     """A parent model owning a teacher and one trainable layer."""
 
@@ -246,6 +221,8 @@ def test_teacher_weights_are_not_saved_nor_required():
     assert holder.teacher.state_dict() == {}
 
     other = Holder()
+    load_state_dict(other, state, strict=True)  # mmengine's loader
+    assert torch.equal(other.head.bias, holder.head.bias)
     torch.manual_seed(1)
     nn.init.normal_(other.teacher.visual.proj)
     before = {
@@ -262,47 +239,32 @@ def test_teacher_weights_are_not_saved_nor_required():
         assert torch.equal(value, before[key]), key
 
 
-def test_mmengine_checkpoint_loading_reports_no_missing_keys():
-    from mmengine.runner.checkpoint import load_state_dict
-    holder = Holder()
-    other = Holder()
-    load_state_dict(other, holder.state_dict(), strict=True)
-    assert torch.equal(other.head.bias, holder.head.bias)
-
-
-# ---------------------------------------------------------------------- #
-# bad input
-# ---------------------------------------------------------------------- #
-def test_missing_weights_file_raises_one_clear_error(tmp_path):
+def test_missing_weights_file_or_uncached_tag_raise(tmp_path):
     missing = str(tmp_path / 'no_such_clip.pt')
     with pytest.raises(FileNotFoundError) as info:
         CLIPTeacher(pretrained=missing)
-    message = str(info.value)
-    assert missing in message and 'pass its local path as pretrained=' \
-        in message
-
-
-def test_uncached_tag_raises_without_downloading(tmp_path):
+    assert missing in str(info.value)
+    assert 'pass its local path as pretrained=' in str(info.value)
     with pytest.raises(FileNotFoundError, match='not in the local cache'):
         CLIPTeacher('ViT-B-16', pretrained='openai', cache_dir=str(tmp_path))
 
 
-@pytest.mark.parametrize('name, match', [
-    ('ViT-Q-99', "unknown open_clip model_name 'ViT-Q-99'"),
-    ('RN50', 'non-ViT'),
-    ('ViT-B-16-SigLIP', 'non-ViT'),
-    ('hf-hub:org/model', 'built-in open_clip model name'),
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(model_name='ViT-Q-99'), "unknown open_clip model_name 'ViT-Q-99'"),
+    (dict(model_name='RN50'), 'non-ViT'),
+    (dict(model_name='ViT-B-16-SigLIP'), 'non-ViT'),
+    (dict(model_name='hf-hub:org/model'), 'built-in open_clip model name'),
+    (dict(vision_cfg=TINY, precision='fp8'), 'precision must be one of'),
+    (dict(vision_cfg=dict(TINY, depth=3)), 'vision_cfg has unknown keys'),
+    (dict(vision_cfg=dict(TINY, heads=3)), 'heads=3 must divide width=64'),
+    (dict(vision_cfg=dict(width=96)), 'not a multiple of head_width 64'),
 ])
-def test_bad_model_names_raise(name, match):
+def test_bad_arguments_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        CLIPTeacher(name, pretrained=None)
+        CLIPTeacher(pretrained=None, **kwargs)
 
 
-def test_bad_arguments_raise(parity_fixture, tmp_path):
-    with pytest.raises(ValueError, match='precision must be one of'):
-        CLIPTeacher(pretrained=None, vision_cfg=TINY, precision='fp8')
-    with pytest.raises(ValueError, match='vision_cfg has unknown keys'):
-        CLIPTeacher(pretrained=None, vision_cfg=dict(TINY, depth=3))
+def test_bad_weights_raise(parity_fixture, tmp_path):
     with pytest.raises(ValueError, match='contradicts the pretrained'):
         CLIPTeacher(
             pretrained=parity_fixture['clip_openai_state_dict'],
@@ -320,10 +282,9 @@ def test_bad_arguments_raise(parity_fixture, tmp_path):
 def test_bad_images_raise():
     teacher = CLIPTeacher(
         pretrained=None, vision_cfg=dict(TINY, image_size=32))
-    with pytest.raises(ValueError, match=r'images must have shape'):
-        teacher(torch.randn(1, 3, 64, 64))
-    with pytest.raises(ValueError, match=r'images must have shape'):
-        teacher(torch.randn(3, 32, 32))
+    for images in (torch.randn(1, 3, 64, 64), torch.randn(3, 32, 32)):
+        with pytest.raises(ValueError, match=r'images must have shape'):
+            teacher(images)
 
 
 @pytest.mark.gpu
