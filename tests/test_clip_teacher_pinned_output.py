@@ -1,17 +1,11 @@
-"""CLIPTeacher outputs are pinned for tiny seeded random teachers.
+"""CLIPTeacher outputs pinned for tiny teachers seeded with 7.
 
-Each case builds a randomly initialised teacher right after
-``torch.manual_seed(7)``, then draws its input images and four more numbers
-from the global random stream: the pinned values change if the weights,
-the forward pass or the random numbers used while building the teacher
-change. The cases cover every kind of last block and attention the teacher
-reads attention weights from. Values are compared through order-sensitive
-weighted sums with a small relative tolerance (last-bit differences of math
-libraries between machines pass).
-
-When a change is intended, record the new values with
-``PYTHONPATH=. python tests/test_clip_teacher_pinned_output.py`` and say so
-in the commit.
+Each case draws its weights, its input images and four more numbers from
+the global random stream, so the pinned weighted sums (order-sensitive,
+small relative tolerance) change if the weights, the forward pass or the
+random numbers used while building the teacher change; the cases cover
+every kind of last block and attention. Record intended changes with
+``PYTHONPATH=. python tests/test_clip_teacher_pinned_output.py``.
 """
 import pytest
 import torch
@@ -93,32 +87,19 @@ def weighted_sum(values: torch.Tensor) -> list:
     return [values.sum().item(), (values * weights).sum().item()]
 
 
-def case_outputs(name: str) -> dict:
-    """Patch features, CLS attention and the next random numbers."""
+def case_digest(name: str) -> dict:
+    """Weighted sums of a case's outputs and of the next random numbers."""
     torch.manual_seed(7)
     teacher = CLIPTeacher(pretrained=None, **CASES[name])
     images = torch.randn(2, 3, *teacher.image_size)
     feats, attn = teacher(images)
-    return dict(feats=feats, attn=attn, after=torch.rand(4))
-
-
-def digests() -> dict:
-    """Weighted sums of the outputs of every case."""
-    return {
-        name: {
-            key: weighted_sum(value)
-            for key, value in case_outputs(name).items()
-        }
-        for name in CASES
-    }
+    outputs = dict(feats=feats, attn=attn, after=torch.rand(4))
+    return {key: weighted_sum(value) for key, value in outputs.items()}
 
 
 @pytest.mark.parametrize('name', list(CASES))
 def test_tiny_teacher_outputs_are_pinned(name):
-    got = {
-        key: weighted_sum(value)
-        for key, value in case_outputs(name).items()
-    }
+    got = case_digest(name)
     for key, pinned in PINNED[name].items():
         assert got[key] == pytest.approx(pinned, rel=1e-5, abs=1e-6), \
             f'{name}: {key} changed'
@@ -126,4 +107,4 @@ def test_tiny_teacher_outputs_are_pinned(name):
 
 if __name__ == '__main__':
     import projects.I2PMAE.i2pmae  # noqa: F401
-    print('PINNED =', digests())
+    print('PINNED =', {name: case_digest(name) for name in CASES})

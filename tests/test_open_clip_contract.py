@@ -1,12 +1,9 @@
 """The open_clip API the CLIP teacher relies on, and nothing private.
 
-The teacher and its checkpoint loader only use open_clip's public names.
-The first tests pin that contract (names, call signatures, module
-attributes and checkpoint keys), so that an open_clip release that changes
-it fails here with a clear message rather than deep inside a forward pass.
-The last test reads the plugin's sources and fails on any private open_clip
-name (a dotted path or imported name starting with ``_``, or a private
-method of open_clip's transformer modules).
+The first tests pin the public names, signatures, module attributes and
+checkpoint keys the teacher and its loader use, so that an open_clip
+release that changes them fails here; the last ones fail on any private
+open_clip name in the plugin's sources.
 """
 import ast
 import dataclasses
@@ -18,6 +15,7 @@ import re
 import open_clip
 import pytest
 import torch
+from open_clip.factory import load_state_dict
 from open_clip.transformer import (Attention, CustomResidualAttentionBlock,
                                    ResidualAttentionBlock, Transformer,
                                    VisionTransformer)
@@ -53,6 +51,7 @@ def test_public_functions_and_signatures():
     assert parameter_names(open_clip.get_pretrained_cfg) == ['model', 'tag']
     assert parameter_names(
         open_clip.list_pretrained_tags_by_model) == ['model']
+    assert parameter_names(load_state_dict)[0] == 'checkpoint_path'
     vit = open_clip.get_model_config('ViT-B-16')
     assert {'embed_dim', 'vision_cfg'} <= set(vit)
     assert open_clip.get_pretrained_cfg('ViT-B-16', 'openai')['quick_gelu']
@@ -134,14 +133,7 @@ def private_open_clip_names() -> set:
 
 
 def private_uses(source: str) -> list:
-    """Private open_clip names a Python source uses.
-
-    Args:
-        source (str): Python source code.
-
-    Returns:
-        list[str]: the private names found (empty when there are none).
-    """
+    """The private open_clip names (list[str]) a Python source uses."""
     found = []
     modules = set()  # local names bound to open_clip modules
     for node in ast.walk(ast.parse(source)):
