@@ -4,25 +4,23 @@ Usage::
 
     python tools/parity_check.py FIXTURE [--tol 1e-4]
 
-FIXTURE is a file in the format of the project's official-parity fixture
-(``config``, ``points``, ``official_state_dict``, ``clip_openai_state_dict``,
-``records`` and optionally ``finetune``; any sizes, depths, head counts and
-batch sizes). The official weights are converted with the project's
-converter, the models are built from the fixture's config (with the
-official mask propagation), the recorded top-scale mask is injected and
-every recorded quantity is compared. One line per quantity reports its max
-absolute and relative error (relative to the largest reference magnitude;
-integer and boolean records must match exactly) and, where needed, a note.
+FIXTURE holds ``config``, ``points``, ``official_state_dict``,
+``clip_openai_state_dict``, ``records`` and optionally ``finetune`` (any
+sizes). The official weights are converted with the project's converter,
+the models are built from the fixture's config (with the official mask
+propagation), the recorded top-scale mask is injected and every recorded
+quantity is compared: one line each with its max absolute and relative
+error (relative to the largest reference magnitude; integer and boolean
+records must match exactly) and, where needed, a note.
 
 kNN neighbours whose squared distances tie to float32 round-off may be
-ranked differently by the official code (``torch.cdist``); such groups are
-accepted and counted in the ``group_idx[s]`` note as ``reordered near-ties``
-(any other index difference fails). Neighbourhoods are then compared in the
-recorded order; where a tie swaps a neighbour across the k-th place, the
-downstream quantities are computed with the recorded groups and say so.
+ranked differently by the official ``torch.cdist``; such groups pass and
+are counted in the ``group_idx[s]`` note as ``reordered near-ties``. Where
+a tie swaps a neighbour across the k-th place, the downstream quantities
+are computed with the recorded groups and say so.
 
-The last line is ``parity: PASS`` or ``parity: FAIL``; the exit code is 0
-only on PASS.
+The last line is ``parity: PASS`` or ``parity: FAIL`` (exit code 0 only on
+PASS).
 """
 import argparse
 import copy
@@ -383,15 +381,14 @@ def pretrain_rows(fixture: dict, tol: float) -> List[Row]:
     model.train()
     with torch.no_grad():
         out = model.forward_pretrain(points, top_mask=rec['masks'][-1])
-    rows.append(
-        compare('view_images', out['images'],
-                torch.cat(list(rec['view_images']), 0), tol))
-    rows.append(compare('img_feats', out['img_feats'], rec['img_feats'], tol))
-    rows.append(
+    views = torch.cat(list(rec['view_images']), 0)
+    rows += [
+        compare('view_images', out['images'], views, tol),
+        compare('img_feats', out['img_feats'], rec['img_feats'], tol),
         compare('img_attn_cls', out['img_attn'], rec['img_attn_cls'][:, 0, 1:],
-                tol))
-    rows.append(
-        compare('spatial_sals', out['saliency'], rec['spatial_sals'], tol))
+                tol),
+        compare('spatial_sals', out['saliency'], rec['spatial_sals'], tol)
+    ]
     enc = out['encoder']
     for s in range(num_scales):
         rows.append(
