@@ -1,19 +1,13 @@
 """Mean ± standard deviation over several runs, as a Markdown table and JSON.
 
-The one place where the results of several runs (seeds, few-shot folds) are
-combined. The runs are the dicts of
-:func:`tools.analysis_tools.run_metrics.read_run_metrics`; a metric key gets
-up to three summaries:
-
-- ``last``: over the runs' last validations (the numbers to report);
-- ``best_selected_on_same_split``: over each run's highest validation,
-  which was selected on the split it was measured on: an optimistic
-  estimate, never an unbiased one;
-- ``test``: over the test split scored once after training
-  (``FinalTestHook``), when the runs did that.
-
-The standard deviation is the sample one (``ddof=1``); a single run has
-none.
+The one place where the results of several runs (seeds, few-shot folds),
+the dicts of :func:`~tools.analysis_tools.run_metrics.read_run_metrics`,
+are combined. A metric key gets up to three summaries: ``last`` (the runs'
+last validations, the numbers to report), ``best_selected_on_same_split``
+(each run's highest validation, selected on the split it was measured on:
+optimistic, never unbiased) and ``test`` (the test split scored once after
+training, ``FinalTestHook``). The standard deviation is the sample one
+(``ddof=1``); a single run has none.
 """
 import json
 import math
@@ -118,15 +112,12 @@ def aggregate_runs(runs: Sequence[dict],
                                  f'{what} of {missing}; other runs did')
         for key in keys:
             values = [run[part][key] for run in runs]
+            stats = summary.setdefault(key, {})
             if part == 'metrics':
-                summary.setdefault(key, {}).update({
-                    LAST:
-                    mean_std([v['last'] for v in values]),
-                    BEST:
-                    mean_std([v['best'] for v in values]),
-                })
+                stats[LAST] = mean_std([v['last'] for v in values])
+                stats[BEST] = mean_std([v['best'] for v in values])
             else:
-                summary.setdefault(key, {})[TEST] = mean_std(values)
+                stats[TEST] = mean_std(values)
     return summary
 
 
@@ -153,12 +144,9 @@ def markdown_table(runs: Sequence[dict],
     """
     columns = [(key, part) for key, parts in summary.items()
                for part in (LAST, BEST, TEST) if part in parts]
-    header = [name_header
-              ] + [f'{key} {COLUMN_LABELS[part]}' for key, part in columns]
-    lines = [
-        '| ' + ' | '.join(header) + ' |',
-        '|' + '---|' * len(header),
-    ]
+    header = [name_header]
+    header += [f'{key} {COLUMN_LABELS[part]}' for key, part in columns]
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for name, run in zip(names, runs):
         cells = [str(name)]
         for key, part in columns:
@@ -196,19 +184,14 @@ def markdown_table(runs: Sequence[dict],
 
 
 def save_json(obj: dict, path: str, indent: Optional[int] = 2) -> None:
-    """Write ``obj`` as JSON to ``path`` atomically.
-
-    The content goes to a hidden temporary file in the same folder that
-    replaces ``path`` with :func:`os.replace` (``atomic_open``), so
-    ``path`` is never left half-written.
+    """Write ``obj`` as JSON to ``path`` atomically (``atomic_open``).
 
     Args:
         obj (dict): JSON-serialisable content.
         path (str): destination file; its folder is created.
         indent (int, optional): JSON indentation.
     """
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with atomic_open(path, 'w') as f:
         json.dump(obj, f, indent=indent)
         f.write('\n')

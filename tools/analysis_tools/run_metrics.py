@@ -1,23 +1,14 @@
 """The evaluation metrics of one finished mmengine run, read from its logs.
 
 mmengine's ``LoggerHook`` appends one JSON dict per line to
-``WORK_DIR/<timestamp>/vis_data/scalars.json``: the training lines (``lr``,
-``loss`` ... with ``step`` = iteration) and one line per validation with
-the metrics (e.g. ``accuracy/top1`` or ``svm/accuracy``, with ``step`` = the
-epoch for epoch-based runs). A test loop run inside the training run
-(``FinalTestHook``: the test split scored once with the final weights) is
-written as one JSON dict to ``WORK_DIR/<timestamp>/<timestamp>.json``. Each
-start of ``tools/train.py`` in a work dir makes a new ``<timestamp>``
-folder; the latest one is read.
-
-For every validation metric key two numbers are taken:
-
-- ``last``: the value of the run's last validation, the number to report;
-- ``best``: the highest value over all of the run's validations. It is
-  selected on the split it is measured on, so it is an optimistic estimate
-  of that split's accuracy, never an unbiased one.
-
-and for every final-test key its one value (``test``).
+``WORK_DIR/<timestamp>/vis_data/scalars.json``: training lines and one line
+per validation with the metrics (``step`` = the epoch for epoch-based
+runs). A test loop run inside training (``FinalTestHook``) is written as
+one JSON dict to ``WORK_DIR/<timestamp>/<timestamp>.json``. The latest
+``<timestamp>`` folder is read. For every validation metric key ``last``
+(the last validation, the number to report) and ``best`` (the highest one,
+selected on the split it is measured on: optimistic, never unbiased) are
+taken, and for every final-test key its one value (``test``).
 """
 import argparse
 import json
@@ -68,9 +59,7 @@ def latest_scalars_file(work_dir: str) -> str:
 
 
 def read_scalars(path: str) -> List[dict]:
-    """Read an mmengine ``scalars.json`` (one JSON dict per line).
-
-    Blank lines are skipped.
+    """Read an mmengine ``scalars.json``: a JSON dict per non-blank line.
 
     Args:
         path (str): the file.
@@ -153,11 +142,7 @@ def check_metric_pattern(pattern: str) -> str:
 
 
 def _compile(pattern: str) -> 're.Pattern':
-    """Compile a metric pattern.
-
-    Raises:
-        ValueError: it is not a regular expression.
-    """
+    """Compile a metric pattern; ValueError if it is not one."""
     try:
         return re.compile(pattern)
     except re.error as err:
@@ -223,11 +208,8 @@ def final_test_file(scalars_file: str) -> str:
 def read_final_test(path: str, pattern: str = 'accuracy/top1') -> dict:
     """The test metrics a training run logged after training, if any.
 
-    ``LoggerHook.after_test_epoch`` dumps the metrics of a test loop (one
-    JSON dict) to ``<timestamp>/<timestamp>.json``; ``FinalTestHook`` runs
-    one after the last epoch. Numeric values of the keys matching
-    ``pattern`` are taken (e.g. ``accuracy/top1`` and, with voting,
-    ``vote/accuracy/top1``).
+    Numeric values of the keys matching ``pattern`` are taken (e.g.
+    ``accuracy/top1`` and, with voting, ``vote/accuracy/top1``).
 
     Args:
         path (str): :func:`final_test_file` of the run.
@@ -261,9 +243,9 @@ def read_final_test(path: str, pattern: str = 'accuracy/top1') -> dict:
 def resumed_epoch(scalars_file: str) -> Optional[int]:
     """The epoch a run was resumed from, read from its log file.
 
-    mmengine's Runner logs ``resumed epoch: N, iter: M`` in
-    ``<timestamp>/<timestamp>.log`` when it resumes; the ``scalars.json`` of
-    such a run holds only the epochs after ``N``.
+    The Runner logs ``resumed epoch: N, iter: M`` in
+    ``<timestamp>/<timestamp>.log``; ``scalars.json`` then holds only the
+    epochs after ``N``.
 
     Args:
         scalars_file (str): ``<work_dir>/<timestamp>/vis_data/scalars.json``.
@@ -272,8 +254,7 @@ def resumed_epoch(scalars_file: str) -> Optional[int]:
         int | None: ``N``, or None when the run started from scratch (or
         its log file is missing).
     """
-    run_dir = osp.dirname(osp.dirname(scalars_file))
-    log_file = osp.join(run_dir, osp.basename(run_dir) + '.log')
+    log_file = osp.splitext(final_test_file(scalars_file))[0] + '.log'
     if not osp.isfile(log_file):
         return None
     with open(log_file, encoding='utf-8', errors='replace') as f:
