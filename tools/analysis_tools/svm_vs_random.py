@@ -1,15 +1,13 @@
 """Linear-SVM accuracy of a pretrained encoder beside the same one untrained.
 
 Builds the config's Runner once and runs its test loop twice: with
-CHECKPOINT loaded (exactly ``tools/test.py CONFIG CHECKPOINT``: with the
-pretraining configs, ``LinearSVMTestLoop`` fits the SVM on
-``svm_train_dataloader``, C chosen by cross-validation on those features
-only, and scores ``svm_test_dataloader``), then with the model's own
-initial weights: the weights the Runner builds for the config's seed
-(``randomness.seed``) followed by the model's ``init_weights()``, which
-are the weights a training run of the config starts from. Prints a
-two-row Markdown table of ``svm/accuracy`` and ``svm/C`` and writes the
-rows to ``WORK_DIR/svm_vs_random.json``.
+CHECKPOINT loaded (exactly ``tools/test.py CONFIG CHECKPOINT``: the
+``LinearSVMTestLoop`` fits the SVM on ``svm_train_dataloader``, C chosen by
+cross-validation on those features, and scores ``svm_test_dataloader``),
+then with the initial weights a training run of the config starts from
+(built for ``randomness.seed``, then ``init_weights()``). Prints a two-row
+Markdown table of ``svm/accuracy`` and ``svm/C`` and writes the rows to
+``WORK_DIR/svm_vs_random.json``.
 
 Usage::
 
@@ -17,9 +15,8 @@ Usage::
         [--work-dir DIR] [--cfg-options [+]key=value ...]
 
 Pass the config of the pretraining run (the copy in its work dir holds
-every override the run was given), so that both rows use its model, data
-and seed. The log is written under ``--work-dir`` (default: a
-``svm_vs_random`` folder beside the checkpoint).
+every override the run was given). ``--work-dir`` defaults to a
+``svm_vs_random`` folder beside the checkpoint.
 """
 import argparse
 import copy
@@ -91,8 +88,7 @@ def build_config(args: argparse.Namespace) -> Config:
     check_checkpoint_file(args.checkpoint)
     cfg = Config.fromfile(args.config)
     apply_cfg_options(cfg, args.cfg_options)
-    loop = cfg.get('test_cfg') or {}
-    loop_type = loop.get('type')
+    loop_type = (cfg.get('test_cfg') or {}).get('type')
     with DefaultScope.overwrite_default_scope(
             cfg.get('default_scope', 'mmdet3d')):
         loop_cls = LOOPS.get(loop_type) if isinstance(loop_type,
@@ -159,8 +155,7 @@ def markdown_table(rows: Sequence[Dict],
         written by the metric).
     """
     lines = [
-        '| encoder | ' + ' | '.join(keys) + ' |',
-        '|---|' + '---|' * len(keys),
+        '| encoder | ' + ' | '.join(keys) + ' |', '|---|' + '---|' * len(keys)
     ]
     for row in rows:
         cells = [
