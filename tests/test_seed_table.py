@@ -1,7 +1,6 @@
 """tools/analysis_tools: reading runs' scalars.json and mean ± std over seeds.
 
-Reading and aggregation are tested on fabricated mmengine logs; one test
-trains a tiny config for two seeds through ``seed_table.py run`` (CPU).
+Fabricated mmengine logs, and one tiny two-seed ``seed_table.py run`` (CPU).
 """
 import json
 import os
@@ -25,11 +24,12 @@ from tools.analysis_tools.run_metrics import (latest_scalars_file,
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 BEST_LABEL = 'best (selected on the same split: optimistic)'
+STAMP = '20260101_100000'  # the timestamp folder of a run
 
 
-def train_line(epoch, it, loss=1.0):
+def train_line(epoch, it):
     """A training record as mmengine's LoggerHook writes it."""
-    return dict(lr=1e-4, loss=loss, time=0.5, epoch=epoch, iter=it, step=it)
+    return dict(lr=1e-4, loss=1.0, time=0.5, epoch=epoch, iter=it, step=it)
 
 
 def val_line(epoch, **metrics):
@@ -37,28 +37,25 @@ def val_line(epoch, **metrics):
     return dict(metrics, data_time=0.1, time=0.2, step=epoch)
 
 
-def write_run(work_dir, timestamp, records, log_text='', raw=None):
+def write_run(work_dir, records, timestamp=STAMP, log_text='', raw=None):
     """Fabricate ``work_dir/<timestamp>/vis_data/scalars.json`` (and log).
 
     Returns:
-        str: the scalars.json path.
+        str: The scalars.json path.
     """
-    vis = osp.join(str(work_dir), timestamp, 'vis_data')
-    os.makedirs(vis, exist_ok=True)
-    path = osp.join(vis, 'scalars.json')
+    run = osp.join(str(work_dir), timestamp)
+    os.makedirs(osp.join(run, 'vis_data'), exist_ok=True)
+    path = osp.join(run, 'vis_data', 'scalars.json')
+    if raw is None:
+        raw = ''.join(json.dumps(record) + '\n' for record in records)
     with open(path, 'w') as f:
-        if raw is not None:
-            f.write(raw)
-        else:
-            for record in records:
-                f.write(json.dumps(record) + '\n')
-    with open(osp.join(str(work_dir), timestamp, timestamp + '.log'),
-              'w') as f:
+        f.write(raw)
+    with open(osp.join(run, timestamp + '.log'), 'w') as f:
         f.write(log_text)
     return path
 
 
-def write_final_test(work_dir, timestamp, metrics):
+def write_final_test(work_dir, metrics, timestamp=STAMP):
     """What LoggerHook dumps after a test loop run inside training."""
     path = osp.join(str(work_dir), timestamp, timestamp + '.json')
     with open(path, 'w') as f:
@@ -94,7 +91,7 @@ def test_summarize_run_last_and_best():
 def test_summarize_run_names_what_is_wrong(tmp_path):
     records = [train_line(1, 4)] + [val_line(1, **{'svm/accuracy': 70.0})]
     assert summarize_run(records) == {}
-    path = write_run(tmp_path, '20260101_100000', records)
+    path = write_run(tmp_path, records)
     with pytest.raises(
             ValueError,
             match=re.escape(path) + r": no logged key matches "
@@ -112,8 +109,8 @@ def test_summarize_run_names_what_is_wrong(tmp_path):
 
 def test_final_test_is_read_beside_the_validations(tmp_path):
     work = tmp_path / 'seed_0'
-    write_run(work, '20260101_100000', finetune_records([40.0, 50.0]))
-    test_file = write_final_test(work, '20260101_100000', {
+    write_run(work, finetune_records([40.0, 50.0]))
+    test_file = write_final_test(work, {
         'accuracy/top1': 47.5,
         'vote/accuracy/top1': 48.0,
         'accuracy/top5': 90.0
@@ -125,12 +122,11 @@ def test_final_test_is_read_beside_the_validations(tmp_path):
     assert run['metrics']['accuracy/top1']['last'] == 50.0
     # a run that scored only a test split is read too
     only_test = tmp_path / 'only_test'
-    write_run(only_test, '20260101_100000', [train_line(1, 4)])
-    write_final_test(only_test, '20260101_100000', {'accuracy/top1': 1.0})
+    write_run(only_test, [train_line(1, 4)])
+    write_final_test(only_test, {'accuracy/top1': 1.0})
     assert read_run_metrics(str(only_test))['metrics'] == {}
-    # without a test file there is no test
     plain = tmp_path / 'plain'
-    write_run(plain, '20260101_100000', finetune_records([40.0]))
+    write_run(plain, finetune_records([40.0]))
     assert read_run_metrics(str(plain))['test'] == {}
     assert read_run_metrics(str(plain))['test_file'] is None
     # a run without the final test the others have is named
@@ -155,8 +151,8 @@ def test_table_has_a_test_column_per_test_key(tmp_path):
     for seed, (accs, test) in enumerate([([30.0, 40.0], 38.0),
                                          ([50.0, 45.0], 44.0)]):
         work = tmp_path / f'seed_{seed}'
-        write_run(work, '20260101_100000', finetune_records(accs))
-        write_final_test(work, '20260101_100000', {
+        write_run(work, finetune_records(accs))
+        write_final_test(work, {
             'accuracy/top1': test,
             'vote/accuracy/top1': test + 1
         })
@@ -179,8 +175,8 @@ def test_table_has_a_test_column_per_test_key(tmp_path):
 
 def test_latest_run_of_a_work_dir(tmp_path):
     work = tmp_path / 'seed_0'
-    write_run(work, '20260101_100000', finetune_records([10.0]))
-    newer = write_run(work, '20260102_090000', finetune_records([50.0]))
+    write_run(work, finetune_records([10.0]))
+    newer = write_run(work, finetune_records([50.0]), '20260102_090000')
     # a test run (no scalars.json) and an unrelated folder are not runs
     os.makedirs(work / '20260103_080000' / 'vis_data')
     os.makedirs(work / 'zzz_other' / 'vis_data')
@@ -195,7 +191,6 @@ def test_a_resumed_run_is_flagged(tmp_path):
     work = tmp_path / 'seed_1'
     write_run(
         work,
-        '20260101_100000',
         finetune_records([10.0, 20.0])[2:],
         log_text='11/26 08:00:00 - mmengine - INFO - resumed epoch: 1, '
         'iter: 4\n')
@@ -216,7 +211,7 @@ def test_a_resumed_run_is_flagged(tmp_path):
     ],
     ids=['truncated', 'no-step', 'not-a-dict'])
 def test_read_scalars_names_file_and_line(tmp_path, content, message):
-    path = write_run(tmp_path, '20260101_100000', None, raw=content)
+    path = write_run(tmp_path, None, raw=content)
     with pytest.raises(ValueError, match=re.escape(path) + '.*' + message):
         read_scalars(path)
 
@@ -224,7 +219,7 @@ def test_read_scalars_names_file_and_line(tmp_path, content, message):
 def test_work_dir_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match='work dir not found: '):
         latest_scalars_file(str(tmp_path / 'missing'))
-    os.makedirs(tmp_path / 'empty' / '20260101_100000' / 'vis_data')
+    os.makedirs(tmp_path / 'empty' / STAMP / 'vis_data')
     with pytest.raises(
             FileNotFoundError,
             match=re.escape(f'no run with logged scalars in '
@@ -255,7 +250,7 @@ def test_aggregate_and_table(tmp_path):
     }
     runs = []
     for name, accs in curves.items():
-        write_run(tmp_path / name, '20260101_100000', finetune_records(accs))
+        write_run(tmp_path / name, finetune_records(accs))
         runs.append(read_run_metrics(str(tmp_path / name)))
     summary = aggregate_runs(runs, list(curves))
     last = summary['accuracy/top1'][LAST]
@@ -274,7 +269,7 @@ def test_aggregate_and_table(tmp_path):
     assert lines[5] == '| mean ± std (n=3) | 28.3 ± 7.6 | 41.7 ± 7.6 |'
     assert 'not an unbiased result' in table
     # a run without a key the others have is named
-    write_run(tmp_path / 'svm', '20260101_100000',
+    write_run(tmp_path / 'svm',
               finetune_records([10.0]) + [val_line(1, **{'svm/accuracy': 1})])
     svm_run = read_run_metrics(str(tmp_path / 'svm'), 'accuracy')
     with pytest.raises(
@@ -289,7 +284,7 @@ def test_read_command_prints_table_and_writes_json(tmp_path, capsys):
     for seed, accs in enumerate([[60.0, 70.0], [65.0, 62.0]]):
         records = finetune_records(accs)
         records.append(val_line(2, **{'svm/accuracy': 80.0 + seed}))
-        write_run(root / f'seed_{seed}', '20260101_100000', records)
+        write_run(root / f'seed_{seed}', records)
     result = seed_table.main([
         'read',
         str(root / 'seed_0'),
@@ -323,7 +318,7 @@ def test_read_command_prints_table_and_writes_json(tmp_path, capsys):
     ],
     ids=['missing', 'no-key'])
 def test_read_command_errors(tmp_path, argv, message):
-    write_run(tmp_path / 'runs', '20260101_100000', finetune_records([1.0]))
+    write_run(tmp_path / 'runs', finetune_records([1.0]))
     with pytest.raises(SystemExit) as exc:
         seed_table.main([a.format(tmp=tmp_path) for a in argv])
     assert str(exc.value).startswith(message.format(tmp=tmp_path))
@@ -357,12 +352,9 @@ def test_index_ranges():
 
 
 def test_run_command_trains_each_seed(tmp_path, synthetic_data):
-    """Two tiny fine-tuning runs through tools/train.py, then the table.
-
-    The config adds ``FinalTestHook``: the test split (the same clouds as
-    the validation in the synthetic config) is scored again after training,
-    with the same weights.
-    """
+    """Two tiny fine-tuning runs through tools/train.py, then the table; the
+    added ``FinalTestHook`` scores the test split (the validation clouds in
+    the synthetic config) again after training, with the same weights."""
     data = synthetic_data(['scanobjectnn'],
                           per_class=1,
                           test_per_class=1,
@@ -378,12 +370,11 @@ def test_run_command_trains_each_seed(tmp_path, synthetic_data):
         'model.tokenizer.num_groups=[32,16,8]',
         'model.backbone.depths=[1,1,1]', 'train_cfg.max_epochs=1'
     ]
-    for loader in ('train', 'val', 'test'):
-        options += [
-            f'{loader}_dataloader.batch_size=8',
-            f'{loader}_dataloader.num_workers=0',
-            f'{loader}_dataloader.dataset.data_root={scan}'
-        ]
+    options += [
+        f'{loader}_dataloader.{option}' for loader in ('train', 'val', 'test')
+        for option in ('batch_size=8', 'num_workers=0',
+                       f'dataset.data_root={scan}')
+    ]
     root = tmp_path / 'seeds'
     proc = subprocess.run(
         [
@@ -399,14 +390,11 @@ def test_run_command_trains_each_seed(tmp_path, synthetic_data):
     assert 'seed_table: seed 4 (2/2) in ' in log
     saved = json.loads((root / 'seed_table.json').read_text())
     assert saved['seeds'] == [3, 4]
+    accuracy = r'\[\d+/\d+\]\s+accuracy/top1: ([0-9.]+)'
     logged = [
-        float(a) for a in re.findall(
-            r'Epoch\(val\) \[1\]\[\d+/\d+\]\s+accuracy/top1: ([0-9.]+)', log)
+        float(a) for a in re.findall(r'Epoch\(val\) \[1\]' + accuracy, log)
     ]
-    tested = [
-        float(a) for a in re.findall(
-            r'Epoch\(test\) \[\d+/\d+\]\s+accuracy/top1: ([0-9.]+)', log)
-    ]
+    tested = [float(a) for a in re.findall(r'Epoch\(test\) ' + accuracy, log)]
     assert len(logged) == 2 and len(tested) == 2, log[-3000:]
     for seed, run, acc, test in zip((3, 4), saved['runs'], logged, tested):
         work = root / f'seed_{seed}'
