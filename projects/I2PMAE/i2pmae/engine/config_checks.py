@@ -24,6 +24,7 @@ including ones the user did not mean to touch.
 """
 import ast
 import difflib
+import functools
 import inspect
 import os.path as osp
 from importlib import import_module
@@ -265,10 +266,7 @@ def _item(node: Any, part: str) -> Any:
 
 
 def _value_at(cfg: Config, path: str) -> Any:
-    node: Any = cfg
-    for part in path.split('.'):
-        node = _item(node, part)
-    return node
+    return functools.reduce(_item, path.split('.'), cfg)
 
 
 def _short(value: Any, limit: int = 40) -> str:
@@ -286,20 +284,18 @@ def _registered(type_name: str, cfg: Config) -> List[Any]:
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg['custom_imports'])
     scope = cfg.get('default_scope') or 'mmengine'
+    fallback = import_module('mmengine.registry')
     try:
         registry_module = import_module(f'{scope}.registry')
     except ImportError:
-        registry_module = import_module('mmengine.registry')
-    fallback = import_module('mmengine.registry')
-    found = []
+        registry_module = fallback
     with DefaultScope.overwrite_default_scope(scope):
-        for registry_name in _REGISTRY_NAMES:
-            registry = getattr(registry_module, registry_name,
-                               getattr(fallback, registry_name))
-            obj = registry.get(type_name)
-            if obj is not None:
-                found.append(obj)
-    return found
+        registries = [
+            getattr(registry_module, name, getattr(fallback, name))
+            for name in _REGISTRY_NAMES
+        ]
+        found = [registry.get(type_name) for registry in registries]
+    return [obj for obj in found if obj is not None]
 
 
 def _configured(path: List[str], node: dict, cfg: Config) -> List[Any]:
@@ -578,15 +574,13 @@ def _dataset_paths(dataset: Any, key: str) -> List[Tuple[str, str, bool, str]]:
             return path
         return osp.join(root, path)
 
-    ann_file = dataset.get('ann_file')
-    if isinstance(ann_file, str) and ann_file:
-        found.append((key, 'ann_file', False, under_root(ann_file)))
+    fields = [('ann_file', False, dataset.get('ann_file'))]
     prefixes = dataset.get('data_prefix')
     if isinstance(prefixes, dict):
-        for name, prefix in prefixes.items():
-            if isinstance(prefix, str) and prefix:
-                found.append(
-                    (key, f'data_prefix.{name}', True, under_root(prefix)))
+        fields += [(f'data_prefix.{n}', True, p) for n, p in prefixes.items()]
+    for field, folder, path in fields:
+        if isinstance(path, str) and path:
+            found.append((key, field, folder, under_root(path)))
     return found
 
 
