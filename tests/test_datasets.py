@@ -24,17 +24,16 @@ def cloud(n, seed, cols=3):
 
 
 @pytest.fixture
-def warnings_log(monkeypatch):
-    """Messages logged through WarnOnce."""
+def logged(monkeypatch):
+    """Messages the point sampling and ModelNet40 cache modules log."""
     messages = []
-    monkeypatch.setattr(point_sampling, 'print_log',
-                        lambda msg, **kwargs: messages.append(msg))
+    for module in (point_sampling, modelnet40_fps_cache):
+        monkeypatch.setattr(module, 'print_log',
+                            lambda msg, **kwargs: messages.append(msg))
     return messages
 
 
 # ----------------------------------------------------------------- ShapeNet-55
-
-
 def make_shapenet55(root, n_points=32):
     os.makedirs(osp.join(root, 'ShapeNet-55'))
     os.makedirs(osp.join(root, 'shapenet_pc'))
@@ -44,11 +43,9 @@ def make_shapenet55(root, n_points=32):
     for split, names in lists.items():
         with open(osp.join(root, 'ShapeNet-55', f'{split}.txt'), 'w') as f:
             f.write('\n'.join(names) + '\n')
-        for i, name in enumerate(names):
-            np.save(
-                osp.join(root, 'shapenet_pc', name),
-                cloud(n_points,
-                      hash(name) % 1000))
+        for name in names:
+            path = osp.join(root, 'shapenet_pc', name)
+            np.save(path, cloud(n_points, hash(name) % 1000))
     return lists
 
 
@@ -93,38 +90,25 @@ def test_shapenet55_bad_input(tmp_path):
         datasets.ShapeNet55Dataset(data_root=root)
     os.rename(osp.join(pc, 'gone.npy'), osp.join(pc, lists['train'][2]))
     ds = datasets.ShapeNet55Dataset(data_root=root, pipeline=PACK)
-    # truncated file
     path = osp.join(pc, lists['train'][0])
-    with open(path, 'rb') as f:
-        data = f.read()
-    with open(path, 'wb') as f:
-        f.write(data[:100])
+    data = open(path, 'rb').read()
+    open(path, 'wb').write(data[:100])  # truncated
     with pytest.raises(ValueError, match='aaa.npy'):
         ds[0]
-    # wrong array shape
     np.save(path, np.zeros((10, 2), np.float32))
     with pytest.raises(ValueError, match=r'aaa\.npy.*\[N, 3\]'):
         ds[0]
-    # NaN points name the sample
     bad = cloud(8, 0)
     bad[3, 1] = np.nan
     np.save(path, bad)
     with pytest.raises(ValueError, match=r'aaa\.npy.*NaN'):
         ds[0]
-    # malformed list row
-    with open(osp.join(root, 'ShapeNet-55', 'train.txt'), 'a') as f:
-        f.write('nodash.npy\n')
+    open(osp.join(root, 'ShapeNet-55', 'train.txt'), 'a').write('nodash.npy\n')
     with pytest.raises(ValueError, match='row 4'):
         datasets.ShapeNet55Dataset(data_root=root)
 
 
 # ------------------------------------------------- ModelNet40 (resampled txt)
-
-
-def write_txt(path, rows, fmt='%.6f', sep=','):
-    np.savetxt(path, rows, fmt=fmt, delimiter=sep)
-
-
 def make_modelnet(root, n_points=40, per_class=2):
     classes = ['airplane', 'flower_pot', 'chair']
     os.makedirs(root)
@@ -137,11 +121,11 @@ def make_modelnet(root, n_points=40, per_class=2):
             os.makedirs(osp.join(root, name), exist_ok=True)
             for i in range(offset, offset + per_class):
                 shape_id = f'{name}_{i + 1:04d}'
+                path = osp.join(root, name, shape_id + '.txt')
                 rows = cloud(n_points, 10 * c + i, cols=6)
-                write_txt(osp.join(root, name, shape_id + '.txt'), rows)
-                clouds[shape_id] = np.loadtxt(
-                    osp.join(root, name, shape_id + '.txt'),
-                    delimiter=',').astype(np.float32)
+                np.savetxt(path, rows, fmt='%.6f', delimiter=',')
+                rows = np.loadtxt(path, delimiter=',')
+                clouds[shape_id] = rows.astype(np.float32)
                 ids.append(shape_id)
         with open(osp.join(root, f'modelnet40_{split}.txt'), 'w') as f:
             f.write('\n'.join(ids) + '\n')
@@ -193,14 +177,14 @@ def test_modelnet40_cache_converter_runs_on_its_own(tmp_path):
     labels = [classes.index(s.rsplit('_', 1)[0]) for s in shape_ids]
     name = modelnet40_fps_cache.modelnet40_fps_cache_name(40, 'train', 16)
     assert name == 'modelnet40_train_16pts_fps.dat'
-    cache = str(tmp_path / 'prepared' / name)  # the folder is created
+    prepared = str(tmp_path / 'prepared')  # the folder is created
+    cache = osp.join(prepared, name)
+    paths = [
+        osp.join(root, classes[c], f'{s}.txt')
+        for s, c in zip(shape_ids, labels)
+    ]
     points = modelnet40_fps_cache.build_modelnet40_fps_cache(
-        [osp.join(root,
-                  s.rsplit('_', 1)[0], f'{s}.txt') for s in shape_ids],
-        labels,
-        cache,
-        16,
-        batch_size=4)
+        paths, labels, cache, 16, batch_size=4)
     with open(cache, 'rb') as f:
         stored, stored_labels = pickle.load(f)
     assert [label.tolist() for label in stored_labels] == [[c] for c in labels]
@@ -211,30 +195,17 @@ def test_modelnet40_cache_converter_runs_on_its_own(tmp_path):
         assert len(rows) == 16
     # the dataset reads it (no build) and serves the same clouds
     ds = datasets.ModelNet40Dataset(
-        data_root=root,
-        cache_points=16,
-        cache_dir=osp.dirname(cache),
-        build_cache=False)
+        data_root=root, cache_points=16, cache_dir=prepared, build_cache=False)
     assert [ds.get_data_info(i)['shape_id']
             for i in range(len(ds))] == shape_ids
     assert all(np.array_equal(a, b) for a, b in zip(ds._clouds, points))
 
 
-@pytest.fixture
-def modelnet_log(monkeypatch):
-    """Messages the ModelNet40 cache converter logs."""
-    messages = []
-    monkeypatch.setattr(modelnet40_fps_cache, 'print_log',
-                        lambda msg, **kwargs: messages.append(msg))
-    return messages
-
-
-def test_modelnet40_small_clouds_resampled_with_one_warning(
-        tmp_path, modelnet_log):
+def test_modelnet40_small_clouds_resampled_with_one_warning(tmp_path, logged):
     root = str(tmp_path / 'mn')
     make_modelnet(root, n_points=10)
     ds = datasets.ModelNet40Dataset(data_root=root, cache_points=16)
-    warnings = [m for m in modelnet_log if 'fewer points' in m]
+    warnings = [m for m in logged if 'fewer points' in m]
     assert len(warnings) == 1
     assert '6 of 6 point files' in warnings[0]
     assert 'expected at least cache_points=16' in warnings[0]
@@ -243,37 +214,34 @@ def test_modelnet40_small_clouds_resampled_with_one_warning(
     assert all(ds._clouds[i].shape == (16, 6) for i in range(len(ds)))
 
 
-def test_modelnet40_truncated_txt_is_named(tmp_path, modelnet_log):
+def test_modelnet40_truncated_txt_is_named(tmp_path, logged):
     """A txt file cut at a line boundary parses; the warning names it."""
     root = str(tmp_path / 'mn')
     make_modelnet(root, n_points=40)
     cut = osp.join(root, 'chair', 'chair_0002.txt')
     rows = open(cut).read().splitlines(keepends=True)
-    open(cut, 'w').write(''.join(rows[:25]))
-    ds = datasets.ModelNet40Dataset(data_root=root, cache_points=16)
-    assert len(ds) == 6
-    warnings = [m for m in modelnet_log if 'fewer points' in m]
-    assert len(warnings) == 1
+
+    def build_with_rows(num_rows):
+        """The dataset built from a cut file; its 'fewer points' warnings."""
+        open(cut, 'w').write(''.join(rows[:num_rows]))
+        logged.clear()
+        ds = datasets.ModelNet40Dataset(data_root=root, cache_points=16)
+        os.remove(ds.cache_file)
+        return ds, [m for m in logged if 'fewer points' in m]
+
+    ds, warnings = build_with_rows(25)
+    assert len(ds) == 6 and len(warnings) == 1
     assert f"{cut!r} has 25 points, expected 40 like most files" \
         in warnings[0]
     assert '1 of 6 point files' in warnings[0]
     assert 'truncated' in warnings[0] and 'resampled' not in warnings[0]
     # cut below cache_points: also resampled, and said so
-    os.remove(ds.cache_file)
-    open(cut, 'w').write(''.join(rows[:9]))
-    modelnet_log.clear()
-    ds = datasets.ModelNet40Dataset(data_root=root, cache_points=16)
-    warnings = [m for m in modelnet_log if 'fewer points' in m]
+    ds, warnings = build_with_rows(9)
     assert len(warnings) == 1
     assert f"{cut!r} has 9 points, expected 40" in warnings[0]
     assert 'fewer than 16 points are resampled' in warnings[0]
     assert ds._clouds[5].shape == (16, 6)  # chair_0002
-    # whole files: no warning
-    os.remove(ds.cache_file)
-    open(cut, 'w').write(''.join(rows))
-    modelnet_log.clear()
-    datasets.ModelNet40Dataset(data_root=root, cache_points=16)
-    assert not [m for m in modelnet_log if 'fewer points' in m]
+    assert not build_with_rows(None)[1]  # whole files: no warning
 
 
 def test_describe_short_files_names_at_most_five():
@@ -313,36 +281,21 @@ def test_modelnet40_bad_input(tmp_path):
     with pytest.raises(FileNotFoundError, match='expected layout'):
         datasets.ModelNet40Dataset(data_root=root)
     make_modelnet(root)
-    # no cache and building disabled
     with pytest.raises(FileNotFoundError, match=r'8192pts_fps\.dat'):
         datasets.ModelNet40Dataset(data_root=root, build_cache=False)
     bad_file = osp.join(root, 'chair', 'chair_0001.txt')
     good = open(bad_file).read()
-    # non-numeric row
     lines = good.splitlines()
-    lines[4] = '0.1,abc,0.3,0,0,1'
-    open(bad_file, 'w').write('\n'.join(lines))
-    with pytest.raises(ValueError, match=r'chair_0001\.txt.*row 5'):
-        datasets.ModelNet40Dataset(data_root=root, cache_points=8)
-    # wrong number of values in a row
-    lines[4] = '0.1,0.2,0.3'
-    open(bad_file, 'w').write('\n'.join(lines))
-    with pytest.raises(ValueError, match=r'row 5: expected 6 values'):
-        datasets.ModelNet40Dataset(data_root=root, cache_points=8)
-    # empty file
-    open(bad_file, 'w').close()
-    with pytest.raises(ValueError, match=r'chair_0001\.txt.*empty'):
-        datasets.ModelNet40Dataset(data_root=root, cache_points=8)
-    # NaN values name the sample
-    lines[4] = '0.1,nan,0.3,0,0,1'
-    open(bad_file, 'w').write('\n'.join(lines))
-    with pytest.raises(ValueError, match=r'chair_0001\.txt.*NaN'):
-        datasets.ModelNet40Dataset(data_root=root, cache_points=8)
+    for row_5, match in (('0.1,abc,0.3,0,0,1', r'chair_0001\.txt.*row 5'),
+                         ('0.1,0.2,0.3', r'row 5: expected 6 values'),
+                         (None, r'chair_0001\.txt.*empty'),
+                         ('0.1,nan,0.3,0,0,1', r'chair_0001\.txt.*NaN')):
+        rows = [] if row_5 is None else lines[:4] + [row_5] + lines[5:]
+        open(bad_file, 'w').write('\n'.join(rows))
+        with pytest.raises(ValueError, match=match):
+            datasets.ModelNet40Dataset(data_root=root, cache_points=8)
     open(bad_file, 'w').write(good)
-    # class not in the class list
-    split_file = osp.join(root, 'modelnet40_test.txt')
-    with open(split_file, 'a') as f:
-        f.write('sofa_0001\n')
+    open(osp.join(root, 'modelnet40_test.txt'), 'a').write('sofa_0001\n')
     with pytest.raises(ValueError, match="class 'sofa'.*not in the class"):
         datasets.ModelNet40Dataset(
             data_root=root, split='test', cache_points=8)
@@ -362,26 +315,20 @@ def test_modelnet40_bad_input(tmp_path):
 
 
 # --------------------------------------------------------- ModelNet40 (h5)
-
-
 def write_h5(path, **arrays):
     with h5py.File(path, 'w') as f:
         for k, v in arrays.items():
             f.create_dataset(k, data=v)
 
 
-def test_modelnet40_h5_reads_all_files(tmp_path, warnings_log):
+def test_modelnet40_h5_reads_all_files(tmp_path, logged):
     root = str(tmp_path)
-    data0, data1 = cloud(3 * 20, 0).reshape(3, 20,
-                                            3), cloud(40, 1).reshape(2, 20, 3)
-    write_h5(
-        osp.join(root, 'ply_data_train0.h5'),
-        data=data0,
-        label=np.array([[0], [5], [39]], np.uint8))
-    write_h5(
-        osp.join(root, 'ply_data_train1.h5'),
-        data=data1,
-        label=np.array([[1], [2]], np.uint8))
+    data0 = cloud(3 * 20, 0).reshape(3, 20, 3)
+    data1 = cloud(40, 1).reshape(2, 20, 3)
+    labels = ([[0], [5], [39]], [[1], [2]])
+    for i, (data, label) in enumerate(zip((data0, data1), labels)):
+        path = osp.join(root, f'ply_data_train{i}.h5')
+        write_h5(path, data=data, label=np.array(label, np.uint8))
     ds = datasets.ModelNet40H5Dataset(
         data_root=root, split='train', num_points=8, pipeline=PACK)
     assert len(ds) == 5 and len(ds.metainfo['classes']) == 40
@@ -390,9 +337,9 @@ def test_modelnet40_h5_reads_all_files(tmp_path, warnings_log):
     out = ds[3]
     assert torch.equal(out['inputs']['points'], torch.from_numpy(data1[0, :8]))
     assert out['data_samples'].metainfo['h5_file'] == 'ply_data_train1.h5'
-    assert not warnings_log
+    assert not logged
     big = datasets.ModelNet40H5Dataset(data_root=root, num_points=32)
-    assert len(warnings_log) == 1
+    assert len(logged) == 1
     assert len(big[0]['points']) == 32
 
 
@@ -424,8 +371,6 @@ def test_modelnet40_h5_bad_input(tmp_path):
 
 
 # ------------------------------------------------------------- ScanObjectNN
-
-
 def make_scanobjectnn(root, n=4, n_points=16):
     files = {
         ('main_split', 'training_objectdataset.h5'): 0,
@@ -479,18 +424,16 @@ def test_scanobjectnn_bad_input(tmp_path):
     open(path, 'wb').close()
     with pytest.raises(ValueError, match=r'training_objectdataset\.h5'):
         datasets.ScanObjectNNDataset(data_root=root)
-    write_h5(
-        path, data=cloud(32, 0).reshape(2, 16, 3), label=np.array([3, 15]))
+    clouds = cloud(32, 0).reshape(2, 16, 3)
+    write_h5(path, data=clouds, label=np.array([3, 15]))
     with pytest.raises(ValueError, match='label 15, outside the 15 classes'):
         datasets.ScanObjectNNDataset(data_root=root)
-    write_h5(path, data=cloud(32, 0).reshape(2, 16, 3), label=np.array([3]))
+    write_h5(path, data=clouds, label=np.array([3]))
     with pytest.raises(ValueError, match='expected label of shape'):
         datasets.ScanObjectNNDataset(data_root=root)
 
 
 # ------------------------------------------------------- ModelNet40 few-shot
-
-
 def make_fewshot(root, way=5, shot=2, fold=0, n_points=12):
     folder = osp.join(root, f'{way}way_{shot}shot')
     os.makedirs(folder, exist_ok=True)
@@ -507,22 +450,16 @@ def make_fewshot(root, way=5, shot=2, fold=0, n_points=12):
 
 def test_fewshot_reads_episode(tmp_path):
     episode = make_fewshot(str(tmp_path), way=5, shot=2, fold=3)
+    args = dict(data_root=str(tmp_path), way=5, shot=2, fold=3, pipeline=PACK)
     ds = datasets.ModelNet40FewShotDataset(
-        data_root=str(tmp_path),
-        way=5,
-        shot=2,
-        fold=3,
-        split='test',
-        use_normals=True,
-        pipeline=PACK)
+        split='test', use_normals=True, **args)
     assert len(ds) == 15 and ds.metainfo['classes'][4] == 'way4'
     out = ds[7]
     assert torch.equal(out['inputs']['points'],
                        torch.from_numpy(episode['test'][7][0]))
     assert out['data_samples'].gt_label.tolist() == [2]
     assert out['data_samples'].metainfo['original_label'] == 12
-    train = datasets.ModelNet40FewShotDataset(
-        data_root=str(tmp_path), way=5, shot=2, fold=3, pipeline=PACK)
+    train = datasets.ModelNet40FewShotDataset(**args)
     assert len(train) == 10 and train[0]['inputs']['points'].shape == (12, 3)
 
 
@@ -533,8 +470,7 @@ def test_fewshot_bad_input(tmp_path):
     episode = make_fewshot(root, way=5, shot=10)
     path = osp.join(root, '5way_10shot', '0.pkl')
     episode['train'][3] = (episode['train'][3][0], 5, 0)
-    with open(path, 'wb') as f:
-        pickle.dump(episode, f)
+    open(path, 'wb').write(pickle.dumps(episode))
     with pytest.raises(ValueError, match='sample 3 has label 5'):
         datasets.ModelNet40FewShotDataset(data_root=root)
     data = open(path, 'rb').read()
@@ -542,8 +478,7 @@ def test_fewshot_bad_input(tmp_path):
     with pytest.raises(ValueError, match=r'0\.pkl.*corrupt'):
         datasets.ModelNet40FewShotDataset(data_root=root)
     episode['train'][3] = (episode['train'][3][0][:, :2], 1, 0)
-    with open(path, 'wb') as f:
-        pickle.dump(episode, f)
+    open(path, 'wb').write(pickle.dumps(episode))
     with pytest.raises(ValueError, match=r'train sample 3 .*\[N, 6\]'):
         datasets.ModelNet40FewShotDataset(data_root=root)
     with pytest.raises(ValueError, match='way must be a positive int'):
@@ -551,6 +486,7 @@ def test_fewshot_bad_input(tmp_path):
 
 
 # --------------------------------------------------------------- ShapeNetPart
+PART_FMT = ['%.6f'] * 6 + ['%d']  # xyz, normal, part label
 
 
 def make_shapenetpart(root, n_points=20):
@@ -565,21 +501,14 @@ def make_shapenetpart(root, n_points=20):
         os.makedirs(osp.join(root, synset))
         for i, split in enumerate(['train', 'train', 'val', 'test']):
             token = f'tok{k}{i}'
-            rows = np.concatenate([
-                cloud(n_points, 10 * k + i, 6),
-                np.array(parts)[np.arange(n_points) % len(parts)][:, None]
-            ],
-                                  axis=1)
-            np.savetxt(
-                osp.join(root, synset, token + '.txt'),
-                rows,
-                fmt=['%.6f'] * 6 + ['%d'])
+            labels = np.array(parts)[np.arange(n_points) % len(parts)]
+            rows = np.column_stack([cloud(n_points, 10 * k + i, 6), labels])
+            np.savetxt(osp.join(root, synset, token + '.txt'), rows, PART_FMT)
             rows_of[token] = rows
             splits[split].append(f'shape_data/{synset}/{token}')
     for split, entries in splits.items():
-        with open(
-                osp.join(root, 'train_test_split',
-                         f'shuffled_{split}_file_list.json'), 'w') as f:
+        name = f'shuffled_{split}_file_list.json'
+        with open(osp.join(root, 'train_test_split', name), 'w') as f:
             json.dump(entries[::-1], f)
     return rows_of
 
@@ -618,7 +547,7 @@ def test_shapenetpart_bad_input(tmp_path):
     path = osp.join(root, '02773838', 'tok10.txt')
     rows = np.loadtxt(path)
     rows[6, 6] = 7  # a Cap part in a Bag
-    np.savetxt(path, rows, fmt=['%.6f'] * 6 + ['%d'])
+    np.savetxt(path, rows, PART_FMT)
     ds = datasets.ShapeNetPartDataset(
         data_root=root, split='train', pipeline=PACK)
     with pytest.raises(ValueError, match=r"tok10\.txt', row 7: part label 7"):
@@ -632,8 +561,8 @@ def test_shapenetpart_bad_input(tmp_path):
         osp.join(root, 'train_test_split', 'shuffled_val_file_list.json'))
     with pytest.raises(FileNotFoundError, match=r'shuffled_val_file_list'):
         datasets.ShapeNetPartDataset(data_root=root, split='trainval')
-    with open(osp.join(root, 'synsetoffset2category.txt'), 'a') as f:
-        f.write('Spaceship\t99999999\n')
+    categories = osp.join(root, 'synsetoffset2category.txt')
+    open(categories, 'a').write('Spaceship\t99999999\n')
     with pytest.raises(ValueError, match="'Spaceship' is not in the class"):
         datasets.ShapeNetPartDataset(data_root=root, split='train')
 
@@ -685,8 +614,6 @@ def test_seeded_dataloader_is_reproducible(tmp_path):
 
 
 # ------------------------------------------------------------ atomic writes
-
-
 def test_atomic_open_replaces_only_complete_files(tmp_path):
     path = tmp_path / 'rows.txt'
     # a write that raises midway leaves no file under the final name
