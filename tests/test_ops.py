@@ -14,9 +14,7 @@ from projects.I2PMAE.i2pmae.ops import (_dispatch, furthest_point_sample,
 # the package exports the function ``knn``, which hides the module's name
 knn_module = importlib.import_module('projects.I2PMAE.i2pmae.ops.knn')
 
-# ---------------------------------------------------------------------------
-# loop references (plain Python floats, i.e. float64 arithmetic)
-# ---------------------------------------------------------------------------
+# -------------- loop references (plain Python floats, i.e. float64 arithmetic)
 
 
 def sqdist(a, b):
@@ -52,11 +50,10 @@ def knn_reference(ref, query, k):
 
 def batched(fn, *tensors, **kwargs):
     """Run a one-cloud reference over the batch of tensors."""
-    outs = [
+    return [
         fn(*[t[b].tolist() for t in tensors], **kwargs)
         for b in range(tensors[0].shape[0])
     ]
-    return outs
 
 
 def interpolate_reference(query, ref, features, eps=1e-8):
@@ -91,27 +88,21 @@ def with_duplicates(points, seed=1):
     return points
 
 
-# ---------------------------------------------------------------------------
-# furthest point sampling
-# ---------------------------------------------------------------------------
-
-
+# ----------------------------------------------------- furthest point sampling
 @pytest.mark.parametrize('num, num_samples', [(1, 1), (5, 5), (37, 1),
                                               (37, 12), (37, 37)])
 def test_fps_matches_reference_small(num, num_samples):
     points = random_cloud(3, num, seed=num)
     idx = furthest_point_sample(points, num_samples)
     assert idx.shape == (3, num_samples) and idx.dtype == torch.long
-    for b, ref in enumerate(
-            batched(fps_reference, points, num_samples=num_samples)):
-        assert idx[b].tolist() == ref
+    assert idx.tolist() == batched(
+        fps_reference, points, num_samples=num_samples)
 
 
 def test_fps_matches_reference_997_points_with_duplicates():
     points = with_duplicates(random_cloud(2, 997, seed=3))
     idx = furthest_point_sample(points, 64)
-    for b, ref in enumerate(batched(fps_reference, points, num_samples=64)):
-        assert idx[b].tolist() == ref
+    assert idx.tolist() == batched(fps_reference, points, num_samples=64)
     # distinct points are chosen while distinct points remain
     assert all(len(set(row)) == 64 for row in idx.tolist())
 
@@ -147,11 +138,7 @@ def test_fps_ignores_autograd():
     assert not idx.requires_grad
 
 
-# ---------------------------------------------------------------------------
-# kNN
-# ---------------------------------------------------------------------------
-
-
+# ------------------------------------------------------------------------- kNN
 @pytest.mark.parametrize('k', [1, 7, 997])
 @pytest.mark.parametrize('duplicates', [False, True])
 def test_knn_matches_brute_force(k, duplicates):
@@ -163,10 +150,8 @@ def test_knn_matches_brute_force(k, duplicates):
     dist2, idx = knn(k, ref, query)
     assert dist2.shape == idx.shape == (2, 33, k)
     assert idx.dtype == torch.long and dist2.dtype == ref.dtype
-    for b, (ref_d,
-            ref_i) in enumerate(batched(knn_reference, ref, query, k=k)):
-        assert idx[b].tolist() == ref_i
-        assert dist2[b].tolist() == ref_d
+    ref_d, ref_i = zip(*batched(knn_reference, ref, query, k=k))
+    assert idx.tolist() == list(ref_i) and dist2.tolist() == list(ref_d)
     # a query that is a reference point is its own first neighbour
     assert torch.all(dist2[:, :20, 0] == 0)
     if not duplicates:
@@ -210,11 +195,7 @@ def test_knn_distances_are_differentiable():
     assert torch.allclose(query.grad, expected.detach())
 
 
-# ---------------------------------------------------------------------------
-# gather, three_nn, interpolation
-# ---------------------------------------------------------------------------
-
-
+# --------------------------------------------- gather, three_nn, interpolation
 @pytest.mark.parametrize('idx_shape', [(2, 9), (2, 9, 4), (2, 3, 2, 5)])
 def test_gather_points_matches_loop(idx_shape):
     points = torch.randn(2, 31, 6, requires_grad=True)
@@ -243,10 +224,8 @@ def test_three_nn_matches_brute_force():
     query = random_cloud(2, 997, seed=22)
     dist2, idx = three_nn(query, ref)
     assert dist2.shape == idx.shape == (2, 997, 3)
-    for b, (ref_d,
-            ref_i) in enumerate(batched(knn_reference, ref, query, k=3)):
-        assert idx[b].tolist() == ref_i
-        assert dist2[b].tolist() == ref_d
+    ref_d, ref_i = zip(*batched(knn_reference, ref, query, k=3))
+    assert idx.tolist() == list(ref_i) and dist2.tolist() == list(ref_d)
 
 
 def test_three_interpolate_matches_loop():
@@ -270,28 +249,19 @@ def test_three_nn_interpolate_matches_loop(num_ref):
         2, num_ref, 4, dtype=torch.float64, requires_grad=True)
     out = three_nn_interpolate(query, ref, features)
     assert out.shape == (2, num_ref + 57, 4)
-    for b, expected in enumerate(
-            batched(interpolate_reference, query, ref, features.detach())):
-        assert torch.allclose(out[b],
-                              torch.tensor(expected, dtype=torch.float64))
+    expected = batched(interpolate_reference, query, ref, features.detach())
+    assert torch.allclose(out, torch.tensor(expected, dtype=torch.float64))
     # at a reference point the interpolation returns (almost) its feature
     assert torch.allclose(out[:, :num_ref], features, atol=1e-6)
     out.sum().backward()
     assert features.grad is not None and torch.isfinite(features.grad).all()
 
 
-# ---------------------------------------------------------------------------
-# dispatch to mmcv on CUDA tensors
-# ---------------------------------------------------------------------------
-
-
+# -------------------------------------------- dispatch to mmcv on CUDA tensors
 def fake_mmcv_ops(calls):
-    """CPU stand-ins that follow mmcv 2.1.0's signatures and layouts.
-
-    The fake kNN lists neighbours farthest-first and prefers the higher
-    index among equal distances, so the wrapper's reordering and tie fixing
-    are exercised.
-    """
+    """CPU stand-ins with mmcv 2.1.0's signatures and layouts; the kNN lists
+    neighbours farthest-first, the higher index first among equal distances
+    (for the wrapper's reordering and tie fixing)."""
 
     def fps(points_xyz, num_points):
         calls.append('furthest_point_sample')
@@ -347,6 +317,15 @@ def fake_mmcv_ops(calls):
     }
 
 
+@pytest.fixture
+def mmcv_calls(monkeypatch):
+    """Installs :func:`fake_mmcv_ops`; returns the names of the ops called."""
+    calls = []
+    for name, fn in fake_mmcv_ops(calls).items():
+        monkeypatch.setitem(_dispatch.MMCV_OPS, name, fn)
+    return calls
+
+
 def run_all_ops(points, query, features):
     out = {}
     out['fps'] = furthest_point_sample(points, 13)
@@ -361,12 +340,13 @@ def run_all_ops(points, query, features):
 
 
 def assert_same(a, b):
+    """Same shapes, dtypes and (on the CPU) values, tuples element-wise."""
     if isinstance(a, tuple):
         for x, y in zip(a, b):
             assert_same(x, y)
         return
     assert a.shape == b.shape and a.dtype == b.dtype
-    assert torch.allclose(a, b, atol=1e-6)
+    assert torch.allclose(a.cpu(), b, atol=1e-6)
 
 
 def test_use_mmcv_kernels_predicate():
@@ -379,17 +359,15 @@ def test_use_mmcv_kernels_predicate():
         _dispatch.mmcv_op('ball_query')
 
 
-def test_cpu_tensors_never_call_mmcv(monkeypatch):
-    calls = []
-    for name, fn in fake_mmcv_ops(calls).items():
-        monkeypatch.setitem(_dispatch.MMCV_OPS, name, fn)
+def test_cpu_tensors_never_call_mmcv(mmcv_calls):
     points = with_duplicates(random_cloud(2, 40, torch.float32))
     run_all_ops(points, random_cloud(2, 9, torch.float32, seed=3),
                 torch.randn(2, 40, 6))
-    assert calls == []
+    assert mmcv_calls == []
 
 
-def test_cuda_tensors_dispatch_to_mmcv_with_same_results(monkeypatch):
+def test_cuda_tensors_dispatch_to_mmcv_with_same_results(
+        mmcv_calls, monkeypatch):
     points = with_duplicates(random_cloud(2, 40, torch.float32))
     # queries on reference points make exact ties at the k-th place
     query = torch.cat(
@@ -397,31 +375,24 @@ def test_cuda_tensors_dispatch_to_mmcv_with_same_results(monkeypatch):
     features = torch.randn(2, 40, 6)
     torch.manual_seed(0)
     expected = run_all_ops(points, query, features)
-
-    calls = []
-    for name, fn in fake_mmcv_ops(calls).items():
-        monkeypatch.setitem(_dispatch.MMCV_OPS, name, fn)
     monkeypatch.setattr(_dispatch, 'use_mmcv_kernels', lambda *t: True)
     torch.manual_seed(0)
     got = run_all_ops(points, query, features)
-    assert set(calls) == set(_dispatch.MMCV_OP_NAMES)
+    assert set(mmcv_calls) == set(_dispatch.MMCV_OP_NAMES)
     for key in expected:
         assert_same(got[key], expected[key])
 
 
-def test_cuda_knn_resolves_boundary_ties_like_cpu(monkeypatch):
+def test_cuda_knn_resolves_boundary_ties_like_cpu(mmcv_calls, monkeypatch):
     # ten copies of one point: the 5 nearest must be the 5 lowest copies
     points = random_cloud(2, 40, torch.float32, seed=7)
     points[:, 10:20] = points[:, 3:4]
     query = points[:, 3:4] + 0.01
     expected = knn(5, points, query)
     assert expected[1][:, 0].tolist() == [[3, 10, 11, 12, 13]] * 2
-    calls = []
-    for name, fn in fake_mmcv_ops(calls).items():
-        monkeypatch.setitem(_dispatch.MMCV_OPS, name, fn)
     monkeypatch.setattr(_dispatch, 'use_mmcv_kernels', lambda *t: True)
     got = knn(5, points, query)
-    assert calls[0] == 'knn'
+    assert mmcv_calls[0] == 'knn'
     assert_same(got, expected)
 
 
@@ -437,31 +408,16 @@ def test_cuda_matches_cpu():
     torch.manual_seed(0)
     got = run_all_ops(points.cuda(), query.cuda(), features.cuda())
     for key in expected:
-        got_cpu = tuple(t.cpu() for t in got[key]) if isinstance(
-            got[key], tuple) else got[key].cpu()
-        assert_same(got_cpu, expected[key])
+        assert_same(got[key], expected[key])
 
 
-# ---------------------------------------------------------------------------
-# bad input
-# ---------------------------------------------------------------------------
-
+# ------------------------------------------------------------------- bad input
 GOOD = torch.zeros(2, 10, 3)
 LONG_IDX = torch.zeros(2, 4, 3).long()
 WEIGHT = torch.zeros(2, 4, 3)
-
-
-def nan_cloud():
-    points = torch.zeros(2, 10, 3)
-    points[1, 4, 2] = float('nan')
-    return points
-
-
-def inf_cloud():
-    points = torch.zeros(2, 10, 3)
-    points[0, 0, 0] = float('inf')
-    return points
-
+NAN_CLOUD, INF_CLOUD = torch.zeros(2, 10, 3), torch.zeros(2, 10, 3)
+NAN_CLOUD[1, 4, 2] = float('nan')
+INF_CLOUD[0, 0, 0] = float('inf')
 
 BAD_CALLS = {
     'fps rank':
@@ -473,15 +429,13 @@ BAD_CALLS = {
     'fps too many': (lambda: furthest_point_sample(GOOD, 11), 'num_samples'),
     'fps zero': (lambda: furthest_point_sample(GOOD, 0), 'num_samples'),
     'fps float': (lambda: furthest_point_sample(GOOD, 2.0), 'num_samples'),
-    'fps nan': (lambda: furthest_point_sample(nan_cloud(), 2),
-                'points.*finite'),
-    'fps inf': (lambda: furthest_point_sample(inf_cloud(), 2),
-                'points.*finite'),
+    'fps nan': (lambda: furthest_point_sample(NAN_CLOUD, 2), 'points.*finite'),
+    'fps inf': (lambda: furthest_point_sample(INF_CLOUD, 2), 'points.*finite'),
     'knn k > N': (lambda: knn(11, GOOD, GOOD), 'k must be in'),
     'knn k = 0': (lambda: knn(0, GOOD, GOOD), 'k must be in'),
     'knn batch': (lambda: knn(3, GOOD, torch.zeros(3, 4, 3)), 'same batch'),
     'knn rank': (lambda: knn(3, GOOD, torch.zeros(2, 4)), 'query'),
-    'knn nan': (lambda: knn(3, nan_cloud(), GOOD), 'ref.*finite'),
+    'knn nan': (lambda: knn(3, NAN_CLOUD, GOOD), 'ref.*finite'),
     'knn dtypes': (lambda: knn(3, GOOD, GOOD.double()), 'dtype'),
     'gather high': (lambda: gather_points(GOOD, torch.tensor([[0, 10]] * 2)),
                     'idx'),
@@ -492,7 +446,7 @@ BAD_CALLS = {
     'gather batch': (lambda: gather_points(GOOD, LONG_IDX[:1]), 'same batch'),
     'gather rank': (lambda: gather_points(GOOD[0], LONG_IDX), 'points'),
     'three_nn S < 3': (lambda: three_nn(GOOD, GOOD[:, :2]), 'S >= 3'),
-    'three_nn inf': (lambda: three_nn(GOOD, inf_cloud()), 'ref.*finite'),
+    'three_nn inf': (lambda: three_nn(GOOD, INF_CLOUD), 'ref.*finite'),
     'interp idx shape':
     (lambda: three_interpolate(GOOD, LONG_IDX[..., :2], WEIGHT[..., :2]),
      'idx'),
