@@ -16,23 +16,18 @@ from mmengine.evaluator import BaseMetric
 from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import Runner, load_checkpoint
-from torch.utils.data import Dataset
 
 from projects.I2PMAE.i2pmae.utils.safe_checkpoint import (
     mmengine_safe_globals, register_mmengine_safe_globals)
 
 
-class ToyPairs(Dataset):
+def toy_pairs():
     """Eight (2-vector, 0/1 target) pairs."""
-
-    def __len__(self):
-        return 8
-
-    def __getitem__(self, i):
-        gen = torch.Generator().manual_seed(i)
-        return dict(
-            inputs=torch.randn(2, generator=gen),
-            data_samples=torch.tensor([float(i % 2)]))
+    return [
+        dict(
+            inputs=torch.randn(2, generator=torch.Generator().manual_seed(i)),
+            data_samples=torch.tensor([float(i % 2)])) for i in range(8)
+    ]
 
 
 class ToyScore(BaseMetric):
@@ -45,9 +40,12 @@ class ToyScore(BaseMetric):
         return dict(score=np.float64(np.mean(results)))
 
 
-def build_runner(work_dir, name, max_iters, **kwargs):
+def build_runner(work_dir, name, max_iters, resume_from=None, **kwargs):
+    """A Runner on :func:`toy_pairs`; resumes ``resume_from`` if given."""
+    if resume_from is not None:
+        kwargs.update(load_from=str(resume_from), resume=True)
     loader = dict(
-        dataset=ToyPairs(),
+        dataset=toy_pairs(),
         sampler=dict(type='DefaultSampler', shuffle=False),
         batch_size=2,
         collate_fn=dict(type='default_collate'))
@@ -61,12 +59,7 @@ def build_runner(work_dir, name, max_iters, **kwargs):
         val_evaluator=[ToyScore()],
         optim_wrapper=dict(optimizer=dict(type='AdamW', lr=0.01)),
         param_scheduler=[
-            dict(
-                type='LinearLR',
-                start_factor=0.5,
-                by_epoch=False,
-                begin=0,
-                end=3),
+            dict(type='LinearLR', start_factor=0.5, by_epoch=False, end=3),
             dict(type='CosineAnnealingLR', by_epoch=False, begin=3, end=6)
         ],
         train_cfg=dict(by_epoch=False, max_iters=max_iters, val_interval=1),
@@ -100,18 +93,15 @@ def test_runner_checkpoint_fails_without_the_plugin(trained):
         import torch
         from mmengine.runner import load_checkpoint
         assert not any(m.startswith('projects') for m in sys.modules)
-        try:
-            load_checkpoint(torch.nn.Linear(2, 1), {str(ckpt)!r})
-        except pickle.UnpicklingError as e:
-            print('REFUSED', e)
-        else:
-            print('LOADED')
-        try:
-            torch.load({str(ckpt)!r})
-        except pickle.UnpicklingError as e:
-            print('REFUSED', e)
-        else:
-            print('LOADED')
+        path = {str(ckpt)!r}
+        for load in (lambda: load_checkpoint(torch.nn.Linear(2, 1), path),
+                     lambda: torch.load(path)):
+            try:
+                load()
+            except pickle.UnpicklingError as e:
+                print('REFUSED', e)
+            else:
+                print('LOADED')
         """)
     result = subprocess.run([sys.executable, '-c', script],
                             capture_output=True,
@@ -157,12 +147,7 @@ def test_runner_resume_restores_iteration_optimizer_and_schedulers(
         trained, tmp_path):
     first, ckpt = trained
     saved = torch.load(ckpt, map_location='cpu')  # weights_only default
-    runner = build_runner(
-        tmp_path,
-        'ckpt_safety_resumed',
-        max_iters=4,
-        load_from=str(ckpt),
-        resume=True)
+    runner = build_runner(tmp_path, 'ckpt_safety_resumed', 4, resume_from=ckpt)
     runner.load_or_resume()
     assert runner.iter == 2
     # optimizer: step counts and AdamW moments as saved
@@ -219,24 +204,22 @@ def hostile_checkpoint(trained, tmp_path, payload, name):
     return path
 
 
+def assert_refused_by_loaders(path, work_dir, name):
+    """``load_checkpoint`` and a resuming Runner refuse ``path``."""
+    with pytest.raises(pickle.UnpicklingError, match='system'):
+        load_checkpoint(ToyRegressor(), str(path), map_location='cpu')
+    runner = build_runner(work_dir, name, 4, resume_from=path)
+    with pytest.raises(pickle.UnpicklingError, match='system'):
+        runner.load_or_resume()
+
+
 def test_hostile_checkpoint_is_refused_and_nothing_runs(trained, tmp_path):
     marker = tmp_path / 'marker.txt'
     path = hostile_checkpoint(trained, tmp_path, RunsShellCommand(marker),
                               'hostile.pth')
-    with pytest.raises(pickle.UnpicklingError, match='system'):
-        load_checkpoint(ToyRegressor(), str(path), map_location='cpu')
-    assert not marker.exists()
+    assert_refused_by_loaders(path, tmp_path / 'resume', 'ckpt_safety_hostile')
     with pytest.raises(pickle.UnpicklingError, match='Weights only'):
         torch.load(path)
-    assert not marker.exists()
-    runner = build_runner(
-        tmp_path / 'resume',
-        'ckpt_safety_hostile',
-        max_iters=4,
-        load_from=str(path),
-        resume=True)
-    with pytest.raises(pickle.UnpicklingError, match='system'):
-        runner.load_or_resume()
     assert not marker.exists()
 
 
@@ -276,7 +259,6 @@ def test_only_numeric_numpy_values_are_allowed(tmp_path, value, accepted):
 
 
 # ------------------------------------------- numpy values mmengine can write
-
 NUMPY_DTYPES = ('float32', 'int64', 'bool', 'uint8', 'float16')
 
 
@@ -405,9 +387,8 @@ def test_numpy_values_round_trip_runner_resume(trained_with_numpy_values,
     runner = build_runner(
         tmp_path,
         'ckpt_safety_numpy_resumed',
-        max_iters=4,
-        load_from=str(trained_with_numpy_values),
-        resume=True,
+        4,
+        resume_from=trained_with_numpy_values,
         custom_hooks=[hook])
     runner.load_or_resume()
     assert runner.iter == 2
@@ -445,21 +426,12 @@ def test_hostile_object_among_numpy_values_is_refused(
     ]
     path = tmp_path / 'hostile_hub.pth'
     torch.save(checkpoint, path)
-    with pytest.raises(pickle.UnpicklingError, match='system'):
-        load_checkpoint(ToyRegressor(), str(path), map_location='cpu')
-    runner = build_runner(
-        tmp_path / 'resume',
-        'ckpt_safety_hostile_hub',
-        max_iters=4,
-        load_from=str(path),
-        resume=True)
-    with pytest.raises(pickle.UnpicklingError, match='system'):
-        runner.load_or_resume()
+    assert_refused_by_loaders(path, tmp_path / 'resume',
+                              'ckpt_safety_hostile_hub')
     assert not marker.exists()
 
 
 # ---------------------------------------------------------------- converter
-
 CONVERTER = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
     'model_converters', 'i2pmae_official_to_mm.py')
