@@ -1,10 +1,7 @@
 """Linear-SVM evaluation: fitting, held-out split, metric and loops (CPU).
 
-The loops run on a toy encoder (``feature = scale * [mean, std]`` of each
-cloud) over tiny generated ModelNet40-h5 folders whose classes are
-ellipsoids stretched along different axes: linearly separable, so the SVM
-must score far above chance.
-"""
+The loops run a toy encoder on linearly separable ellipsoid clouds, so the
+SVM must score far above chance."""
 import os
 import os.path as osp
 import re
@@ -119,8 +116,6 @@ def _blobs(num_per_class, seed, dims=8):
 
 
 # ------------------------------------------------------------------- fitting
-
-
 def test_fit_chooses_c_by_cross_validation_or_keeps_a_fixed_one():
     x, y = _blobs(20, seed=0)
     test_x, test_y = _blobs(10, seed=1)
@@ -180,8 +175,6 @@ def test_fit_names_bad_input(change, message):
 
 
 # --------------------------------------------------------- held-out split
-
-
 def test_stratified_holdout_is_deterministic_and_keeps_every_class():
     labels = np.array([0] * 10 + [1] * 5 + [2] * 3 + [3])
     keep, held = stratified_holdout(labels, 0.2, seed=0)
@@ -203,8 +196,6 @@ def test_stratified_holdout_is_deterministic_and_keeps_every_class():
 
 
 # -------------------------------------------------------------------- metric
-
-
 def _samples(features, labels):
     samples = []
     for i, (feat, label) in enumerate(zip(features, labels)):
@@ -253,8 +244,7 @@ def test_metric_with_holdout_scores_a_held_out_share():
 
 @pytest.mark.parametrize('holdout', [None, 0.25])
 def test_c_is_chosen_without_the_scored_features(holdout, monkeypatch):
-    """The scored features never reach the fit: same C, whatever they are.
-    """
+    """The scored features never reach the fit: same C whatever they are."""
     x, y = _blobs(20, seed=0)
     test_x, test_y = _blobs(10, seed=1)
     seen = []
@@ -278,7 +268,6 @@ def test_c_is_chosen_without_the_scored_features(holdout, monkeypatch):
             metric.process(None, _samples(scored, test_y))
             size = len(scored)
         else:
-            # the held-out share of the split is replaced
             _, held = stratified_holdout(y, holdout)
             split = x.copy()
             split[held] = scored[:len(held)]
@@ -305,8 +294,6 @@ def test_metric_names_bad_samples_and_options():
 
 
 # --------------------------------------------------------------------- loops
-
-
 def test_test_loop_fits_on_train_scores_test_and_logs(ellipsoid_root,
                                                       tmp_path):
     cfg = _runner_cfg(
@@ -414,8 +401,6 @@ def test_loop_names_inconsistent_settings(ellipsoid_root, tmp_path, options,
 
 
 # ------------------------------------------------------ distributed gather
-
-
 def _free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
@@ -451,8 +436,7 @@ def _gather_worker(rank, world_size, port, root, out):
 
 def test_features_are_gathered_in_order_without_padding(
         ellipsoid_root, tmp_path):
-    """Two ranks, 15 clouds (the sampler pads to 2 x 8): all 15, in order.
-    """
+    """Two ranks, 15 clouds (the sampler pads to 2 x 8): all 15 in order."""
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
     with DefaultScope.overwrite_default_scope('mmdet3d'):

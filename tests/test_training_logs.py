@@ -1,9 +1,5 @@
-"""Training logs: one optimizer line, start-up dumps in the log file only.
-
-``FrozenAwareOptimWrapperConstructor`` builds the default constructor's
-param groups and logs one summary line; ``ConsoleSummaryRunner`` keeps the
-environment, config and hook order off the console.
-"""
+"""Training logs: ``FrozenAwareOptimWrapperConstructor`` logs one summary line;
+``ConsoleSummaryRunner`` keeps the start-up dumps in the log file only."""
 import glob
 import os.path as osp
 
@@ -125,11 +121,8 @@ def test_frozen_teacher_is_excluded_and_reported_once(pretrain, logged):
     _, args = constructor_args(optim_wrapper)
     # runs as the Runner does: through mmengine's builder and the registry
     built = build_optim_wrapper(model, optim_wrapper)
-    in_optimizer = {
-        id(p)
-        for group in built.optimizer.param_groups
-        for p in group['params']
-    }
+    groups = built.optimizer.param_groups
+    in_optimizer = {id(p) for group in groups for p in group['params']}
     trainable = [p for p in model.parameters() if p.requires_grad]
     frozen = [(n, p) for n, p in model.named_parameters()
               if not p.requires_grad]
@@ -182,8 +175,7 @@ def test_per_parameter_lines_are_kept_at_debug_level(pretrain, logged):
         [line.split(' - ', 1)[1] for line in default]
     assert len(options) > 100
     # the filter is removed again: later records keep their level
-    logging_filters = MMLogger.get_current_instance().filters
-    assert logging_filters == []
+    assert MMLogger.get_current_instance().filters == []
     MMLogger.get_current_instance().warning('x is skipped since its '
                                             'requires_grad=False')
     assert ' WARNING - x is skipped' in read_log()[-1]
@@ -192,10 +184,9 @@ def test_per_parameter_lines_are_kept_at_debug_level(pretrain, logged):
 def test_without_paramwise_cfg_the_summary_says_frozen_stay(pretrain, logged):
     model, _ = pretrain
     read_log = logged('INFO')
-    constructor = FrozenAwareOptimWrapperConstructor(
-        dict(optimizer=dict(type='AdamW', lr=1e-3)))
-    default = DefaultOptimWrapperConstructor(
-        dict(optimizer=dict(type='AdamW', lr=1e-3)))
+    adamw = dict(optimizer=dict(type='AdamW', lr=1e-3))
+    constructor = FrozenAwareOptimWrapperConstructor(adamw)
+    default = DefaultOptimWrapperConstructor(adamw)
     assert param_groups(constructor(model), model) == \
         param_groups(default(model), model)
     summary = [line for line in read_log() if 'optimizer:' in line]
@@ -204,8 +195,6 @@ def test_without_paramwise_cfg_the_summary_says_frozen_stay(pretrain, logged):
 
 
 # ------------------------------------------------------ ConsoleSummaryRunner
-
-
 def build_summary_runner(work_dir, log_level='INFO'):
     data = [
         dict(inputs=torch.full((2, ), float(i)), data_samples=torch.ones(1))
