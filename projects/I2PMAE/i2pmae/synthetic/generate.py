@@ -3,14 +3,18 @@
 :func:`generate_synthetic_datasets` checks its arguments, counts the shapes
 for the progress report and calls the writers of :mod:`.layout_writers`.
 """
+import io
 import os.path as osp
+from functools import partial
 from typing import Dict, Optional, Sequence
 
+from ..utils.progress import ProgressReporter
 from .class_tables import CLASSIFICATION_RECIPES, PART_RECIPES
-from .layout_writers import (write_fewshot, write_modelnet_h5,
+from .layout_writers import (generate_splits, write_fewshot, write_modelnet_h5,
                              write_modelnet_resampled, write_scanobjectnn,
                              write_shapenet55, write_shapenetpart)
-from .progress import GenerationProgress
+from .sampling import PART_STYLE, generate_shape
+from .scan_objects import generate_scan_object
 
 #: sub-folders written by :func:`generate_synthetic_datasets`
 SYNTHETIC_LAYOUT = {
@@ -21,6 +25,13 @@ SYNTHETIC_LAYOUT = {
     'fewshot': 'ModelNetFewshot',
     'shapenetpart': 'shapenetcore_partanno_segmentation_benchmark_v0_normal',
 }
+
+
+def _check_sizes(**sizes) -> None:
+    """Raise a ValueError naming the first size that is not a positive int."""
+    for name, value in sizes.items():
+        if not isinstance(value, int) or value <= 0:
+            raise ValueError(f'{name} must be a positive int, got {value!r}')
 
 
 def generate_synthetic_datasets(out_dir: str,
@@ -62,65 +73,51 @@ def generate_synthetic_datasets(out_dir: str,
     if unknown:
         raise ValueError(f'unknown layouts {sorted(unknown)}; choose from '
                          f'{list(SYNTHETIC_LAYOUT)}')
-    for name, value in (('per_class', per_class), ('num_points', num_points),
-                        ('shapenet_points',
-                         shapenet_points), ('fewshot_points', fewshot_points),
-                        ('fewshot_folds', fewshot_folds), ('fewshot_queries',
-                                                           fewshot_queries)):
-        if not isinstance(value, int) or value <= 0:
-            raise ValueError(f'{name} must be a positive int, got {value!r}')
+    _check_sizes(
+        per_class=per_class,
+        num_points=num_points,
+        shapenet_points=shapenet_points,
+        fewshot_points=fewshot_points,
+        fewshot_folds=fewshot_folds,
+        fewshot_queries=fewshot_queries)
     if test_per_class is None:
         test_per_class = max(10, per_class // 2)
-    if not isinstance(test_per_class, int) or test_per_class <= 0:
-        raise ValueError('test_per_class must be a positive int, got '
-                         f'{test_per_class!r}')
-    num_cls = len(CLASSIFICATION_RECIPES)
-    counts = {
-        'shapenet55':
-        num_cls * (per_class + test_per_class),
-        'modelnet_resampled':
-        num_cls * (per_class + test_per_class),
-        'modelnet_h5':
-        num_cls * (per_class + test_per_class),
-        'scanobjectnn':
-        15 * (per_class + test_per_class),
-        'fewshot':
-        num_cls * (20 + fewshot_queries),
-        'shapenetpart':
-        len(PART_RECIPES) *
-        (per_class + max(1, per_class // 4) + test_per_class),
-    }
-    progress = GenerationProgress(
-        sum(counts[k] for k in layouts), show_progress)
-    folders = {k: osp.join(out_dir, SYNTHETIC_LAYOUT[k]) for k in layouts}
+    _check_sizes(test_per_class=test_per_class)
+    # arguments of generate_splits; most layouts share the first ones
+    recipes = list(CLASSIFICATION_RECIPES.values())
     common = dict(
-        seed=seed,
-        per_class=per_class,
-        test_per_class=test_per_class,
-        progress=progress)
-    writers = {
+        recipes=recipes,
+        splits=dict(train=per_class, test=test_per_class),
+        num_points=num_points)
+    scan = dict(common, recipes=recipes[:15], make=generate_scan_object)
+    pool = dict(pool=20 + fewshot_queries)
+    part = dict(
+        recipes=list(PART_RECIPES.values()),
+        splits=dict(
+            train=per_class, val=max(1, per_class // 4), test=test_per_class),
+        num_points=num_points,
+        make=partial(generate_shape, style=PART_STYLE))
+    plans = {  # layout -> (writer, its shapes)
         'shapenet55':
-        lambda root: write_shapenet55(
-            root, num_points=shapenet_points, **common),
-        'modelnet_resampled':
-        lambda root: write_modelnet_resampled(
-            root, num_points=num_points, **common),
-        'modelnet_h5':
-        lambda root: write_modelnet_h5(root, num_points=num_points, **common),
-        'scanobjectnn':
-        lambda root: write_scanobjectnn(root, num_points=num_points, **common),
-        'fewshot':
-        lambda root: write_fewshot(
-            root,
-            seed=seed,
-            num_folds=fewshot_folds,
-            num_queries=fewshot_queries,
-            num_points=fewshot_points,
-            progress=progress),
-        'shapenetpart':
-        lambda root: write_shapenetpart(root, num_points=num_points, **common),
+        (write_shapenet55, dict(common, num_points=shapenet_points)),
+        'modelnet_resampled': (write_modelnet_resampled, common),
+        'modelnet_h5': (partial(write_modelnet_h5, seed=seed), common),
+        'scanobjectnn': (partial(write_scanobjectnn, seed=seed), scan),
+        'fewshot': (partial(write_fewshot, seed=seed, num_folds=fewshot_folds),
+                    dict(common, splits=pool, num_points=fewshot_points)),
+        'shapenetpart': (partial(write_shapenetpart, seed=seed), part),
     }
+    total = sum(
+        len(plans[k][1]['recipes']) * sum(plans[k][1]['splits'].values())
+        for k in layouts)
+    hidden = io.StringIO()  # a discarded report when not shown
+    progress = ProgressReporter(total, 'synthetic shapes',
+                                None if show_progress else hidden)
+    folders = {}
     for key in layouts:
-        writers[key](folders[key])
+        write, plan = plans[key]
+        shapes = generate_splits(key, seed=seed, progress=progress, **plan)
+        folders[key] = osp.join(out_dir, SYNTHETIC_LAYOUT[key])
+        write(folders[key], shapes)
     progress.finish()
     return folders
