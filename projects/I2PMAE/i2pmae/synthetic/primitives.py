@@ -1,10 +1,8 @@
 """Surface primitives of the synthetic shapes.
 
-Each primitive (sphere zone, box, frustum, torus, pyramid) is a
-:class:`SurfacePart`: a sampler of points and unit normals on the surface in
-the primitive's own frame, its area (for area-proportional sampling), a part
-label and a placement (rotation + translation) into the shape frame. Shapes
-are composed z-up; :mod:`.sampling` turns them y-up at the end.
+Each primitive (sphere zone, box, frustum, torus, pyramid) is a placed
+:class:`SurfacePart` with a part label. Shapes are composed z-up;
+:mod:`.sampling` turns them y-up at the end.
 """
 import math
 from dataclasses import dataclass, field
@@ -13,7 +11,6 @@ from typing import Callable, Sequence, Tuple
 import numpy as np
 
 Array = np.ndarray
-Sampler = Callable[[int, np.random.Generator], Tuple[Array, Array]]
 
 
 def rotation(axis: str, angle: float) -> Array:
@@ -46,14 +43,14 @@ class SurfacePart:
         area (float): surface area (for area-proportional sampling).
         label (int): part label of its points.
         rot (np.ndarray): ``[3, 3]`` rotation into the shape frame.
-        at (np.ndarray): ``[3]`` translation into the shape frame.
+        at (Sequence[float]): ``[3]`` translation into the shape frame.
     """
 
-    sampler: Sampler
+    sampler: Callable[[int, np.random.Generator], Tuple[Array, Array]]
     area: float
     label: int = 0
     rot: Array = field(default_factory=lambda: np.eye(3))
-    at: Array = field(default_factory=lambda: np.zeros(3))
+    at: Sequence[float] = field(default_factory=lambda: np.zeros(3))
 
     def sample(self, n: int, rng: np.random.Generator) -> Tuple[Array, Array]:
         """Sample ``n`` points of the placed surface.
@@ -109,34 +106,25 @@ def sphere_zone(radius: float,
     return SurfacePart(sample, area, **place)
 
 
-def box(size: Sequence[float], open_faces: Sequence[str] = (),
-        **place) -> SurfacePart:
+def box(size: Sequence[float], **place) -> SurfacePart:
     """Surface of an axis-aligned box centred at the origin.
 
     Args:
         size (Sequence[float]): edge lengths along x, y, z.
-        open_faces (Sequence[str]): faces left out, among ``'+x'``,
-            ``'-x'``, ``'+y'``, ``'-y'``, ``'+z'``, ``'-z'``.
         **place: ``label``, ``rot``, ``at`` of :class:`SurfacePart`.
 
     Returns:
         SurfacePart: the surface.
     """
     size = np.asarray(size, dtype=float)
-    faces = []
-    for axis in range(3):
-        others = [a for a in range(3) if a != axis]
-        face_area = size[others[0]] * size[others[1]]
-        for sign, tag in ((1, '+'), (-1, '-')):
-            if tag + 'xyz'[axis] not in open_faces:
-                faces.append((axis, sign, face_area))
-    areas = np.array([f[2] for f in faces])
+    faces = [(axis, sign) for axis in range(3) for sign in (1, -1)]
+    areas = np.array([np.prod(np.delete(size, axis)) for axis, _ in faces])
 
     def sample(n, rng):
         which = rng.choice(len(faces), n, p=areas / areas.sum())
         pts = rng.uniform(-0.5, 0.5, (n, 3)) * size
         nrm = np.zeros((n, 3))
-        for k, (axis, sign, _) in enumerate(faces):
+        for k, (axis, sign) in enumerate(faces):
             sel = which == k
             pts[sel, axis] = sign * size[axis] / 2
             nrm[sel, axis] = sign
@@ -165,33 +153,25 @@ def frustum(r_bottom: float,
         SurfacePart: the surface.
     """
     slant = math.hypot(height, r_bottom - r_top)
-    pieces = [
+    areas = np.array([
         math.pi * (r_bottom + r_top) * slant,
         math.pi * r_bottom**2 if cap_bottom else 0.0,
         math.pi * r_top**2 if cap_top else 0.0
-    ]
-    areas = np.array(pieces)
+    ])
 
     def sample(n, rng):
         which = rng.choice(3, n, p=areas / areas.sum())
         phi = rng.uniform(0, 2 * math.pi, n)
         u = rng.uniform(0, 1, n)
         # side: radius grows linearly with t; density proportional to radius
-        if abs(r_top - r_bottom) < 1e-9:
-            t = u
-        else:
-            t = (np.sqrt(r_bottom**2 + u *
-                         (r_top**2 - r_bottom**2)) - r_bottom) / (
-                             r_top - r_bottom)
+        t = u
+        if abs(r_top - r_bottom) >= 1e-9:
+            t = np.sqrt(r_bottom**2 + u * (r_top**2 - r_bottom**2)) - r_bottom
+            t = t / (r_top - r_bottom)
         r = r_bottom + (r_top - r_bottom) * t
         z = (t - 0.5) * height
-        nrm = unit_vectors(
-            np.stack([
-                np.cos(phi) * height,
-                np.sin(phi) * height,
-                np.full(n, r_bottom - r_top)
-            ],
-                     axis=1))
+        side = [np.cos(phi) * height, np.sin(phi) * height]
+        nrm = unit_vectors(np.stack(side + [np.full(n, r_bottom - r_top)], 1))
         # caps: uniform discs
         for k, (radius, z_cap, sign) in ((1, (r_bottom, -height / 2, -1)),
                                          (2, (r_top, height / 2, 1))):
@@ -230,10 +210,8 @@ def torus(major: float,
             kept = np.concatenate([kept, v[keep]])
         v = kept[:n]
         u = rng.uniform(0, arc, n)
-        nrm = np.stack(
-            [np.cos(v) * np.cos(u),
-             np.cos(v) * np.sin(u),
-             np.sin(v)], axis=1)
+        cos_v = np.cos(v)
+        nrm = np.stack([cos_v * np.cos(u), cos_v * np.sin(u), np.sin(v)], 1)
         ring = np.stack([np.cos(u), np.sin(u), np.zeros(n)], axis=1)
         return major * ring + minor * nrm, nrm
 
