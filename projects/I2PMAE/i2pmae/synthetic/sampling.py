@@ -46,12 +46,7 @@ CLASSIFICATION_STYLE = ShapeStyle()
 PART_STYLE = ShapeStyle(
     yaw=0.3, tilt=0.05, noise=(0.002, 0.01), density=1.0, crop_prob=0.0)
 
-# composing frame (z-up) -> dataset frame (y-up)
-_Z_UP_TO_Y_UP = rotation('x', -math.pi / 2)
-
-
-def _random_direction(rng: np.random.Generator) -> Array:
-    return unit_vectors(rng.normal(size=3))
+_Z_UP_TO_Y_UP = rotation('x', -math.pi / 2)  # composing -> dataset frame
 
 
 def sample_parts(parts: Sequence[SurfacePart], num_points: int,
@@ -68,13 +63,9 @@ def sample_parts(parts: Sequence[SurfacePart], num_points: int,
     """
     areas = np.array([p.area for p in parts], dtype=float)
     counts = rng.multinomial(num_points, areas / areas.sum())
-    pts, nrm, lab = [], [], []
-    for part, count in zip(parts, counts):
-        if count:
-            p, n = part.sample(int(count), rng)
-            pts.append(p)
-            nrm.append(n)
-            lab.append(np.full(int(count), part.label, dtype=np.int64))
+    kept = [(part, int(count)) for part, count in zip(parts, counts) if count]
+    pts, nrm = zip(*[part.sample(count, rng) for part, count in kept])
+    lab = [np.full(count, part.label, dtype=np.int64) for part, count in kept]
     return np.concatenate(pts), np.concatenate(nrm), np.concatenate(lab)
 
 
@@ -110,17 +101,14 @@ def generate_shape(
     pts, nrm = pts @ pose.T, nrm @ pose.T
     pts = pts - pts.mean(axis=0)
     if rng.uniform() < style.crop_prob:
-        proj = pts @ _random_direction(rng)
+        proj = pts @ unit_vectors(rng.normal(size=3))
         keep = proj <= np.quantile(proj, rng.uniform(*style.crop_keep))
         pts, nrm, lab = pts[keep], nrm[keep], lab[keep]
-    proj = pts @ _random_direction(rng)
+    proj = pts @ unit_vectors(rng.normal(size=3))
     proj = proj / max(np.abs(proj).max(), 1e-9)
     weight = np.exp(rng.uniform(0, style.density) * proj)
-    idx = rng.choice(
-        len(pts),
-        num_points,
-        replace=len(pts) < num_points,
-        p=weight / weight.sum())
+    p = weight / weight.sum()
+    idx = rng.choice(len(pts), num_points, replace=len(pts) < num_points, p=p)
     pts, nrm, lab = pts[idx], nrm[idx], lab[idx]
     pts, nrm = pts @ _Z_UP_TO_Y_UP.T, nrm @ _Z_UP_TO_Y_UP.T
     pts = pts - pts.mean(axis=0)

@@ -35,10 +35,8 @@ def generate_scan_object(recipe: Recipe, num_points: int,
         ``pb_t50_rs_mask`` (1 = object, 0 = background).
     """
     pts, nrm, _ = generate_shape(recipe, 3 * num_points, rng)
-    view = unit_vectors(
-        np.array([rng.normal(),
-                  rng.uniform(0.2, 1.0),
-                  rng.normal()]))
+    view = np.array([rng.normal(), rng.uniform(0.2, 1.0), rng.normal()])
+    view = unit_vectors(view)
     visible = nrm @ view > -0.15
     obj = pts[visible]
     lo, hi = obj.min(axis=0), obj.max(axis=0)
@@ -46,25 +44,22 @@ def generate_scan_object(recipe: Recipe, num_points: int,
     centre = (lo + hi) / 2
     n_bg = 2 * num_points
     # floor patch (y-up) around the object, a wall behind it, clutter boxes
-    floor = np.stack([
+    floor = np.column_stack([
         rng.uniform(lo[0] - 0.6 * extent[0], hi[0] + 0.6 * extent[0], n_bg),
         np.full(n_bg, lo[1]) + rng.normal(0, 0.01, n_bg),
         rng.uniform(lo[2] - 0.6 * extent[2], hi[2] + 0.6 * extent[2], n_bg)
-    ],
-                     axis=1)
+    ])
     wall_dir = unit_vectors(np.array([-view[0], 0, -view[2]]))
     wall = floor.copy()
     wall[:, 1] = rng.uniform(lo[1], hi[1] + 0.3 * extent[1], n_bg)
-    wall[:, [0, 2]] = centre[[
-        0, 2
-    ]] + wall_dir[[0, 2]] * (0.7 * extent.max()) + np.outer(
-        rng.uniform(-1, 1, n_bg), [-wall_dir[2], wall_dir[0]]) * extent.max()
-    clutter_centre = centre + np.array([
-        rng.uniform(-0.6, 0.6) * extent[0], 0,
-        rng.uniform(-0.6, 0.6) * extent[2]
-    ])
-    clutter = clutter_centre + rng.uniform(-0.25, 0.25,
-                                           (n_bg, 3)) * extent.max()
+    size = extent.max()
+    along = np.outer(rng.uniform(-1, 1, n_bg), [-wall_dir[2], wall_dir[0]])
+    wall[:, [0, 2]] = centre[[0, 2]] + wall_dir[[0, 2]] * (0.7 * size) + (
+        along * size)
+    dx = rng.uniform(-0.6, 0.6) * extent[0]
+    dz = rng.uniform(-0.6, 0.6) * extent[2]
+    clutter_centre = centre + np.array([dx, 0, dz])
+    clutter = clutter_centre + rng.uniform(-0.25, 0.25, (n_bg, 3)) * size
     clutter[:, 1] = np.maximum(clutter[:, 1], lo[1])
     background = np.concatenate([floor, wall, clutter])
     background += rng.normal(0, 0.01, background.shape)
@@ -77,15 +72,11 @@ def generate_scan_object(recipe: Recipe, num_points: int,
         obj_pts = obj_pts[obj_in] if obj_in.any() else obj_pts
         n_obj = min(len(obj_pts), int(num_points * rng.uniform(0.55, 0.8)))
         n_obj = max(n_obj, 1)
+        n_rest = num_points - n_obj
         obj_idx = rng.choice(len(obj_pts), n_obj, replace=len(obj_pts) < n_obj)
-        bg_idx = rng.choice(
-            len(bg_pts),
-            num_points - n_obj,
-            replace=len(bg_pts) < num_points - n_obj)
+        bg_idx = rng.choice(len(bg_pts), n_rest, replace=len(bg_pts) < n_rest)
         cloud = np.concatenate([obj_pts[obj_idx], bg_pts[bg_idx]])
-        mask = np.concatenate(
-            [np.ones(n_obj, np.int8),
-             np.zeros(num_points - n_obj, np.int8)])
+        mask = np.repeat(np.array([1, 0], np.int8), [n_obj, n_rest])
         order = rng.permutation(num_points)
         cloud, mask = cloud[order] @ rot.T, mask[order]
         cloud = cloud - cloud.mean(axis=0)
