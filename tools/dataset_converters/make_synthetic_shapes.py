@@ -40,42 +40,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', required=True, help='output folder')
     parser.add_argument('--seed', type=int, default=0, help='base seed')
-    parser.add_argument(
-        '--per-class',
-        type=int,
-        default=8,
-        help='training shapes per class (default: 8)')
-    parser.add_argument(
-        '--test-per-class',
-        type=int,
-        default=None,
-        help='test shapes per class (default: max(10, per_class // 2))')
-    parser.add_argument(
-        '--points',
-        type=int,
-        default=2048,
-        help='points per cloud of the ModelNet40 (txt, h5), ScanObjectNN '
-        'and ShapeNetPart layouts (default: 2048)')
-    parser.add_argument(
-        '--shapenet-points',
-        type=int,
-        default=8192,
-        help='points per ShapeNet-55 .npy cloud (default: 8192)')
-    parser.add_argument(
-        '--fewshot-points',
-        type=int,
-        default=1024,
-        help='points per few-shot cloud (default: 1024)')
-    parser.add_argument(
-        '--fewshot-folds',
-        type=int,
-        default=2,
-        help='episodes per few-shot setting (default: 2; 10 officially)')
-    parser.add_argument(
-        '--fewshot-queries',
-        type=int,
-        default=10,
-        help='query shapes per class of an episode (default: 10)')
+    for flag, default, text in (
+        ('--per-class', 8, 'training shapes per class (default: 8)'),
+        ('--test-per-class', None, 'test shapes per class (default: '
+         'max(10, per_class // 2))'),
+        ('--points', 2048, 'points per cloud of the ModelNet40 (txt, h5), '
+         'ScanObjectNN and ShapeNetPart layouts (default: 2048)'),
+        ('--shapenet-points', 8192,
+         'points per ShapeNet-55 .npy cloud (default: 8192)'),
+        ('--fewshot-points', 1024,
+         'points per few-shot cloud (default: 1024)'),
+        ('--fewshot-folds', 2,
+         'episodes per few-shot setting (default: 2; 10 officially)'),
+        ('--fewshot-queries', 10,
+         'query shapes per class of an episode (default: 10)'),
+    ):
+        parser.add_argument(flag, type=int, default=default, help=text)
     parser.add_argument(
         '--layouts',
         nargs='+',
