@@ -1,21 +1,19 @@
 """Synthetic shapes: the generated data is pinned for fixed seeds.
 
-The expected values below were recorded from the generator once; a change
-of the data (a reordered random draw, a changed recipe, a different file
-format) fails here. Float content is compared through order-sensitive
-weighted sums with a small tolerance (last-bit differences of math
-libraries between machines pass); integer and text content (labels, masks,
-part ids, file lists, names) through exact SHA-256 digests.
-
-When a change of the data is intended, print the new values with
-``PYTHONPATH=. python tests/test_synthetic_pinned_output.py``, paste them
-here and say so in the commit.
+Any change of the data (a reordered random draw, a changed recipe or file
+format) fails here. Floats are compared through order-sensitive weighted
+sums with a small tolerance (for last-bit differences of math libraries),
+integer and text content through exact SHA-256 digests. When a change is
+intended, print the new values with ``PYTHONPATH=. python
+tests/test_synthetic_pinned_output.py``, paste them here and say so in the
+commit.
 """
 import glob
 import hashlib
 import json
 import os.path as osp
 import pickle
+import re
 
 import h5py
 import numpy as np
@@ -82,115 +80,75 @@ PINNED_SHAPES = {
 #: layout key -> (SHA-256 of the exact content, weighted sum of the floats)
 #: of the folders ``generate_synthetic_datasets(root, **TINY)`` writes
 PINNED_LAYOUTS = {
-    'shapenet55': [
-        'ddb4749767a564e7f5da331937ed714b474ed2b3d2950aebf078a2b18b2efd29',
-        30.538978564303264
-    ],
-    'modelnet_resampled': [
-        '884f35c1c556d4ef23084229b0e50d1c704dca742eed62c18d8149c4d6650545',
-        122.57854215625468
-    ],
-    'modelnet_h5': [
-        '50eefdfd9a5e0c72a3475f65820e92f4e227adad0d1c432f5e4bbfc8168d356a',
-        -2038.028556573614
-    ],
-    'scanobjectnn': [
-        'a5c5b7c81e72cd5349894d1ebfd7bdb3180f69c05370be46243686240ab10134',
-        0.7868001383569958
-    ],
-    'fewshot': [
-        '8c24effce32587965e6171df2d88111c5d0265ca37a70252d94d7ca6c83b3743',
-        -624.8186165698601
-    ],
-    'shapenetpart': [
-        'c4446a4f0ca1f5d207f28b661d4e3efbddcd9df9742b7c9de200d24dea69b536',
-        609.2668003675614
-    ]
+    'shapenet55':
+    ('ddb4749767a564e7f5da331937ed714b474ed2b3d2950aebf078a2b18b2efd29',
+     30.538978564303264),
+    'modelnet_resampled':
+    ('884f35c1c556d4ef23084229b0e50d1c704dca742eed62c18d8149c4d6650545',
+     122.57854215625468),
+    'modelnet_h5':
+    ('50eefdfd9a5e0c72a3475f65820e92f4e227adad0d1c432f5e4bbfc8168d356a',
+     -2038.028556573614),
+    'scanobjectnn':
+    ('a5c5b7c81e72cd5349894d1ebfd7bdb3180f69c05370be46243686240ab10134',
+     0.7868001383569958),
+    'fewshot':
+    ('8c24effce32587965e6171df2d88111c5d0265ca37a70252d94d7ca6c83b3743',
+     -624.8186165698601),
+    'shapenetpart':
+    ('c4446a4f0ca1f5d207f28b661d4e3efbddcd9df9742b7c9de200d24dea69b536',
+     609.2668003675614),
 }
 
 
 def weighted_sum(values: np.ndarray) -> float:
-    """An order-sensitive digest of float values.
-
-    Args:
-        values (np.ndarray): any shape; read in C order.
-
-    Returns:
-        float: ``sum(values * linspace(1, 2, size))`` in float64.
-    """
+    """Order-sensitive digest: ``sum(values * linspace(1, 2, size))``."""
     flat = np.asarray(values, dtype=np.float64).ravel()
     return float(flat @ np.linspace(1, 2, flat.size))
 
 
 def shape_digests() -> dict:
-    """Digests of one cloud per recipe and style (see ``PINNED_SHAPES``).
-
-    Returns:
-        dict: ``'<style>/<name>'`` -> ``[points digest, normals digest,
-        part label counts]``.
-    """
+    """Digests of one cloud per recipe and style (see ``PINNED_SHAPES``)."""
     out = {}
-    for style_name, recipes, style in (('classification',
-                                        CLASSIFICATION_RECIPES,
-                                        CLASSIFICATION_STYLE),
-                                       ('part', PART_RECIPES, PART_STYLE)):
+    styles = {
+        'classification': (CLASSIFICATION_RECIPES, CLASSIFICATION_STYLE),
+        'part': (PART_RECIPES, PART_STYLE)
+    }
+    for style_name, (recipes, style) in styles.items():
         for index, (name, recipe) in enumerate(recipes.items()):
-            pts, nrm, lab = generate_shape(recipe, 64,
-                                           np.random.default_rng([11, index]),
-                                           style)
-            out[f'{style_name}/{name}'] = [
-                weighted_sum(pts),
-                weighted_sum(nrm),
-                np.bincount(lab).tolist()
-            ]
+            rng = np.random.default_rng([11, index])
+            pts, nrm, lab = generate_shape(recipe, 64, rng, style)
+            digest = [weighted_sum(pts), weighted_sum(nrm)]
+            out[f'{style_name}/{name}'] = digest + [np.bincount(lab).tolist()]
     return out
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _file_content(path: str, exact: 'hashlib._Hash') -> list:
-    """Feed a file's exact content to ``exact``; return its float digests.
-
-    Args:
-        path (str): a generated file.
-        exact (hashlib._Hash): digest of the integer and text content.
-
-    Returns:
-        list[float]: weighted sums of the file's float arrays, in order.
-    """
+    """Feed a file's exact content to ``exact``; return its float digests."""
     if path.endswith('.npy'):
         return [weighted_sum(np.load(path))]
     if path.endswith('.h5'):
-        floats = []
         with h5py.File(path, 'r') as f:
-            for key in sorted(f):
-                array = f[key][()]
-                exact.update(f'{key} {array.dtype} {array.shape};'.encode())
-                if array.dtype.kind == 'f':
-                    floats.append(weighted_sum(array))
-                else:
-                    exact.update(array.tobytes())
-        return floats
+            arrays = [(key, f[key][()]) for key in sorted(f)]
+        for key, array in arrays:
+            exact.update(f'{key} {array.dtype} {array.shape};'.encode())
+            if array.dtype.kind != 'f':
+                exact.update(array.tobytes())
+        return [weighted_sum(a) for _, a in arrays if a.dtype.kind == 'f']
     if path.endswith('.pkl'):
         with open(path, 'rb') as f:
             episode = pickle.load(f)
-        floats = []
-        for split in sorted(episode):
-            for cloud, label, source_label in episode[split]:
-                floats.append(weighted_sum(cloud))
-                exact.update(f'{split} {cloud.dtype} {cloud.shape} {label} '
-                             f'{source_label};'.encode())
-        return floats
+        items = [(split, *item) for split in sorted(episode)
+                 for item in episode[split]]
+        for split, cloud, label, source_label in items:
+            exact.update(f'{split} {cloud.dtype} {cloud.shape} {label} '
+                         f'{source_label};'.encode())
+        return [weighted_sum(item[1]) for item in items]
     with open(path) as f:
         text = f.read()
-    first = text.split('\n', 1)[0].replace(',', ' ').split()
-    if path.endswith('.txt') and first and all(map(_is_number, first)):
+    first_line = text.split('\n', 1)[0]
+    # point rows hold numbers only; names and file lists hold letters
+    if path.endswith('.txt') and re.fullmatch(r'[-\d., ]+', first_line):
         rows = np.array(
             [line.replace(',', ' ').split() for line in text.splitlines()],
             dtype=np.float64)
@@ -206,15 +164,7 @@ def _file_content(path: str, exact: 'hashlib._Hash') -> list:
 
 
 def layout_digests(root: str) -> dict:
-    """Digests of every written layout folder (see ``PINNED_LAYOUTS``).
-
-    Args:
-        root (str): the folder ``generate_synthetic_datasets`` wrote.
-
-    Returns:
-        dict: layout key -> ``[SHA-256 hex of the exact content, weighted
-        sum of the float digests of all files, in path order]``.
-    """
+    """Digests of every layout folder under ``root`` (``PINNED_LAYOUTS``)."""
     out = {}
     for key, folder in SYNTHETIC_LAYOUT.items():
         exact = hashlib.sha256()
