@@ -61,8 +61,6 @@ def _holdout(root, subset, pipeline=PACK, holdout=0.25, **kwargs):
 
 
 # ------------------------------------------------------------ the wrapper
-
-
 def test_parts_are_stratified_disjoint_and_cover_the_split(h5_root):
     full = DATASETS.build(h5_dataset_cfg(h5_root))
     labels = np.array([full.get_cat_ids(i)[0] for i in range(len(full))])
@@ -149,7 +147,6 @@ def test_samples_need_exactly_one_label(h5_root):
 
 
 # ------------------------------------------------------------ the configs
-
 VARIANTS = {
     'i2pmae_finetune_scanobjectnn_objbg.py': 'obj_bg',
     'i2pmae_finetune_scanobjectnn_objonly.py': 'obj_only',
@@ -175,8 +172,7 @@ def test_real_configs_validate_on_a_held_out_share(name):
     test = cfg.test_dataloader.dataset
     dataset_type = 'ScanObjectNNDataset' if name in VARIANTS \
         else 'ModelNet40Dataset'
-    # train and validation: the two parts of the train split, with the same
-    # share and seed (so they are disjoint)
+    # the two parts of the train split, same share and seed: disjoint
     for part, subset in ((train, 'train'), (val, 'val')):
         assert part.type == 'StratifiedHoldoutDataset'
         assert part.subset == subset
@@ -195,8 +191,7 @@ def test_real_configs_validate_on_a_held_out_share(name):
     if name in VARIANTS:
         variants = {train.dataset.variant, val.dataset.variant, test.variant}
         assert variants == {VARIANTS[name]}
-    # the best checkpoint follows the validation metric; the test split is
-    # scored after training
+    # the best checkpoint follows validation; the test split comes after
     assert cfg.default_hooks.checkpoint.save_best == 'accuracy/top1'
     assert cfg.val_evaluator.type == 'mmpretrain.Accuracy'
     assert 'FinalTestHook' in [h['type'] for h in cfg.custom_hooks]
@@ -250,8 +245,7 @@ def test_modelnet40_test_votes_and_validation_does_not():
 
 
 def test_fps_prefix_is_fps_to_fewer_points():
-    """Plain predictions on the first 1024 of 1200 FPS points are FPS 1024.
-    """
+    """The first 1024 of 1200 FPS points are the 1024 FPS points."""
     from projects.I2PMAE.i2pmae.ops import furthest_point_sample
     points = torch.from_numpy(
         np.random.default_rng(0).normal(size=(2, 500, 3)).astype(np.float32))
@@ -261,8 +255,6 @@ def test_fps_prefix_is_fps_to_fewer_points():
 
 
 # ------------------------------------------------------------ a short run
-
-
 def _final_test_run_cfg(work_dir, train_dataset, **options):
     """One epoch of the tiny classifier with ``FinalTestHook``."""
     cfg = Config.fromfile(osp.join(REPO, 'configs/_base_/default_runtime.py'))

@@ -1,10 +1,7 @@
-"""Test-time voting of PointClassifier (the paper's "Vote" column), on CPU.
-
-A tiny classifier votes on generated clouds: the vote is the softmax of the
-logits averaged over 10 views, each a random subset of the cloud scaled per
-axis by U(2/3, 3/2) and shifted by U(-0.2, 0.2) (the official ModelNet40
-test), drawn from (seed, sample index) only.
-"""
+"""Test-time voting of PointClassifier (the paper's "Vote" column), on CPU:
+the softmax of the logits averaged over 10 views, each a random subset scaled
+per axis by U(2/3, 3/2) and shifted by U(-0.2, 0.2) (the official ModelNet40
+test), drawn from (seed, sample index) only."""
 import os.path as osp
 
 import numpy as np
@@ -90,8 +87,6 @@ def official_views(cloud, seed, votes=10):
 
 
 # -------------------------------------------------------------- the model
-
-
 def test_ten_votes_average_the_logits_of_the_transformed_views():
     model = tiny_classifier(num_points=VIEW_POINTS, votes=10, seed=3)
     points, labels = clouds(3, seed=0)
@@ -109,14 +104,12 @@ def test_ten_votes_average_the_logits_of_the_transformed_views():
             torch.testing.assert_close(
                 sample.vote_score, expected, rtol=1e-5, atol=1e-6)
             assert int(sample.vote_label) == int(expected.argmax())
-            # the plain prediction: the first VIEW_POINTS points (the FPS
-            # prefix), no augmentation
+            # the plain prediction: the FPS prefix, no augmentation
             plain = model(
                 dict(points=torch.from_numpy(cloud[:VIEW_POINTS])[None]),
                 mode='tensor')[0].softmax(0)
             torch.testing.assert_close(
                 sample.pred_score, plain, rtol=1e-5, atol=1e-6)
-    # voting changes the prediction scores
     assert not torch.allclose(out[0].vote_score, out[0].pred_score)
 
 
@@ -126,12 +119,9 @@ def test_views_are_official_scale_and_translate_of_a_random_subset():
     views = voter.views(cloud, 4)
     assert views.shape == (10, VIEW_POINTS, 3) and views.dtype == np.float32
     assert len({v.tobytes() for v in views}) == 10
-    # each view: distinct points of the cloud (a random subset), each axis
-    # scaled by U(2/3, 3/2) and shifted by U(-0.2, 0.2), drawn in the
-    # transforms' order from the sample's seed
+    # each view drawn in the transforms' order from the sample's seed
     expected = official_views(cloud, voter.sample_seed(4))
     np.testing.assert_allclose(views, np.stack(expected), rtol=1e-6, atol=1e-6)
-    # another sample index, other views
     assert not np.allclose(voter.views(cloud, 5), views)
 
 
@@ -225,8 +215,6 @@ def test_vote_accuracy_names_missing_votes():
 
 
 # -------------------------------------------------------------- the Runner
-
-
 def test_runner_logs_plain_and_vote_accuracy(tmp_path):
     root = str(tmp_path / 'h5')
     points, labels = clouds(10, seed=5)
