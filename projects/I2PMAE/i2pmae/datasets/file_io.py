@@ -1,23 +1,24 @@
 """Readers and writers of the point-cloud file formats used by the datasets.
 
 Every reader turns a missing, empty or corrupt file into one error that names
-the file (and, for text files, the row) and says what was expected. Every
-writer goes through a temporary file that is renamed into place when complete
-(:func:`atomic_path`), so an interrupted run never leaves a truncated file
-under the final name.
+the file (and, for text files, the row) and says what was expected. Writers
+rename a complete temporary file into place (:func:`atomic_path`).
 """
 import contextlib
 import os
 import os.path as osp
 import pickle
 import uuid
-from typing import IO, Any, Dict, Iterator, List, Optional, Sequence
+from typing import IO, Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 
 def require_path(path: str, what: str, layout: str) -> str:
     """Check that a file or folder exists.
+
+    The error quotes ``layout`` first so that its last line, the last line
+    of a traceback, names the path.
 
     Args:
         path (str): the path to check.
@@ -26,11 +27,6 @@ def require_path(path: str, what: str, layout: str) -> str:
 
     Returns:
         str: ``path`` unchanged.
-
-    Raises:
-        FileNotFoundError: when ``path`` does not exist; the layout comes
-            first and the last line of the message names the path, so it
-            is the last line of a traceback.
     """
     if not osp.exists(path):
         raise FileNotFoundError(f'expected layout:\n{layout}\n'
@@ -48,15 +44,10 @@ def read_lines(path: str, what: str, layout: str) -> List[str]:
 
     Returns:
         list[str]: the lines without surrounding whitespace.
-
-    Raises:
-        FileNotFoundError: when the file does not exist.
-        ValueError: when the file holds no line.
     """
     require_path(path, what, layout)
     with open(path, 'r') as f:
-        lines = [line.strip() for line in f]
-    lines = [line for line in lines if line]
+        lines = [line.strip() for line in f if line.strip()]
     if not lines:
         raise ValueError(f'{what} {path!r} is empty')
     return lines
@@ -77,9 +68,8 @@ def read_point_txt(path: str,
         np.ndarray: ``[N, num_columns]`` float32 array.
 
     Raises:
-        FileNotFoundError: when the file does not exist.
-        ValueError: when the file is empty, a row is not numeric or a row
-            does not have ``num_columns`` values (the row is named).
+        ValueError: naming the first row that is not ``num_columns``
+            numbers.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'point file not found: {path!r}')
@@ -103,16 +93,7 @@ def read_point_txt(path: str,
 
 
 def _raise_bad_row(path: str, rows: Sequence[str], num_columns: int) -> None:
-    """Find the first malformed row of a point text file and raise.
-
-    Args:
-        path (str): the text file (for the message).
-        rows (Sequence[str]): its rows, delimiters already turned to spaces.
-        num_columns (int): expected number of values per row.
-
-    Raises:
-        ValueError: always, naming the file and 1-based row number.
-    """
+    """Raise naming the first malformed (1-based) row of a point file."""
     for row_idx, row in enumerate(rows, start=1):
         fields = row.split()
         if not fields:
@@ -138,10 +119,6 @@ def read_npy_points(path: str, min_columns: int = 3) -> np.ndarray:
 
     Returns:
         np.ndarray: float32 array ``[N, C]``.
-
-    Raises:
-        FileNotFoundError: when the file does not exist.
-        ValueError: when it cannot be read or has the wrong shape.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'point file not found: {path!r}')
@@ -165,10 +142,6 @@ def read_h5_arrays(path: str, keys: Sequence[str]) -> Dict[str, np.ndarray]:
 
     Returns:
         dict[str, np.ndarray]: one array per key.
-
-    Raises:
-        FileNotFoundError: when the file does not exist.
-        ValueError: when the file is empty, truncated or lacks a key.
     """
     import h5py
     if not osp.isfile(path):
@@ -184,6 +157,37 @@ def read_h5_arrays(path: str, keys: Sequence[str]) -> Dict[str, np.ndarray]:
                          f'{list(keys)}): {err}') from None
 
 
+def read_h5_clouds(path: str,
+                   label_shape: str) -> Tuple[np.ndarray, np.ndarray]:
+    """Read and check the ``'data'`` clouds and ``'label'`` of an h5 file.
+
+    Args:
+        path (str): the ``.h5`` file.
+        label_shape (str): shape of ``'label'`` quoted in the error, e.g.
+            ``'[n, 1]'``.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: contiguous float32 clouds
+        ``[n, N, C]`` and the ``[n]`` labels (dtype of the file).
+    """
+    arrays = read_h5_arrays(path, ('data', 'label'))
+    data, label = arrays['data'], arrays['label']
+    if data.ndim != 3 or data.shape[2] < 3 or not len(data):
+        raise ValueError(f'HDF5 file {path!r}: expected data of shape '
+                         f'[n, N, 3] with n > 0, got {data.shape}')
+    if label.size != len(data):
+        raise ValueError(f'HDF5 file {path!r}: expected label of shape '
+                         f'{label_shape} with n = {len(data)}, got '
+                         f'{label.shape}')
+    data = np.ascontiguousarray(data, dtype=np.float32)
+    finite = np.isfinite(data.reshape(len(data), -1)).all(axis=1)
+    if not finite.all():
+        raise ValueError(f'HDF5 file {path!r}: sample '
+                         f'{int(np.flatnonzero(~finite)[0])} contains NaN or '
+                         'inf coordinates')
+    return data, label.reshape(-1)
+
+
 def load_pickle(path: str, what: str) -> Any:
     """Unpickle a data file (only load files from sources you trust).
 
@@ -193,10 +197,6 @@ def load_pickle(path: str, what: str) -> Any:
 
     Returns:
         Any: the unpickled object.
-
-    Raises:
-        FileNotFoundError: when the file does not exist.
-        ValueError: when the file is empty or corrupt.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'{what} not found: {path!r}')
@@ -213,14 +213,11 @@ def load_pickle(path: str, what: str) -> Any:
 def atomic_path(path: str, fsync: bool = False) -> Iterator[str]:
     """Write a file under a temporary name, then rename it to ``path``.
 
-    The caller writes the temporary path this yields (any writer that takes
-    a path: ``h5py.File``, ``open`` ...). When the block ends normally the
-    file is moved over ``path`` with :func:`os.replace` (atomic on one file
-    system); when it raises (``KeyboardInterrupt`` and ``SystemExit``
-    included) the temporary file is removed. ``path`` therefore either
-    keeps its previous content or holds the complete new file, never a
-    truncated one. The temporary file lives in the same folder as ``path``
-    and is hidden: ``.<name>.<random>.tmp``.
+    The caller writes the yielded hidden path ``.<name>.<random>.tmp`` (in
+    the folder of ``path``) with any writer. When the block ends normally it
+    is moved over ``path`` with :func:`os.replace` (atomic on one file
+    system); when it raises (``KeyboardInterrupt`` included) it is removed,
+    so ``path`` never holds a truncated file.
 
     Args:
         path (str): destination file.
@@ -254,10 +251,7 @@ def atomic_path(path: str, fsync: bool = False) -> Iterator[str]:
 def atomic_open(path: str,
                 mode: str = 'w',
                 fsync: bool = False) -> Iterator[IO]:
-    """``open(path, mode)`` that never leaves a partial file at ``path``.
-
-    See :func:`atomic_path`: the content goes to a hidden temporary file in
-    the same folder that replaces ``path`` once the block has finished.
+    """``open(path, mode)`` through :func:`atomic_path`.
 
     Args:
         path (str): destination file.
@@ -275,9 +269,7 @@ def atomic_open(path: str,
 
 
 def atomic_pickle_dump(obj: Any, path: str) -> None:
-    """Pickle ``obj`` to ``path`` so that no partial file is ever visible.
-
-    Written with :func:`atomic_open` and flushed to disk before the rename.
+    """Pickle ``obj`` with :func:`atomic_open`, flushed before the rename.
 
     Args:
         obj (Any): the object to store.
@@ -293,29 +285,9 @@ def check_finite(points: np.ndarray, sample: str) -> None:
     Args:
         points (np.ndarray): ``[N, C]`` cloud.
         sample (str): description of the sample (file, index) for the error.
-
-    Raises:
-        ValueError: when a value is not finite.
     """
     if not np.isfinite(points).all():
         raise ValueError(f'{sample} contains NaN or inf coordinates')
-
-
-def check_finite_batch(points: np.ndarray, source: str) -> None:
-    """Raise naming the first sample of a ``[n, N, C]`` batch with NaN/inf.
-
-    Args:
-        points (np.ndarray): ``[n, N, C]`` clouds.
-        source (str): where the batch comes from (file name).
-
-    Raises:
-        ValueError: when some sample holds a non-finite value.
-    """
-    finite = np.isfinite(points.reshape(len(points), -1)).all(axis=1)
-    if not finite.all():
-        bad = int(np.flatnonzero(~finite)[0])
-        raise ValueError(f'{source}: sample {bad} contains NaN or inf '
-                         'coordinates')
 
 
 def check_labels(labels: np.ndarray, num_classes: int, source: str) -> None:
@@ -325,9 +297,6 @@ def check_labels(labels: np.ndarray, num_classes: int, source: str) -> None:
         labels (np.ndarray): integer labels.
         num_classes (int): size of the class list.
         source (str): where the labels come from (file name).
-
-    Raises:
-        ValueError: naming the first offending sample and label.
     """
     labels = np.asarray(labels).reshape(-1)
     bad = (labels < 0) | (labels >= num_classes)

@@ -8,8 +8,7 @@ from mmdet3d.registry import DATASETS
 
 from .base_point_cloud_dataset import BasePointCloudDataset
 from .class_names import MODELNET40_CLASSES
-from .file_io import (check_finite_batch, check_labels, read_h5_arrays,
-                      read_lines)
+from .file_io import check_labels, read_h5_clouds, read_lines
 from .point_sampling import WarnOnce, indices_with_replacement
 
 MODELNET40_H5_LAYOUT = """\
@@ -27,13 +26,8 @@ class ModelNet40H5Dataset(BasePointCloudDataset):
     All files of the split (sorted by name) are loaded into memory. As in
     the official linear-SVM protocol, ``num_points`` keeps the first points
     of each cloud (no random sampling); clouds with fewer points are
-    resampled with replacement, with one warning per dataset.
-
-    Layout::
-
-        <data_root>/                  e.g. data/modelnet40_ply_hdf5_2048
-            ply_data_{train,test}<k>.h5   'data' [n, 2048, 3], 'label' [n, 1]
-            shape_names.txt               (optional class list)
+    resampled with replacement, with one warning per dataset. The files
+    are laid out as in ``MODELNET40_H5_LAYOUT``.
 
     Args:
         data_root (str): the ``modelnet40_ply_hdf5_2048`` folder.
@@ -74,18 +68,7 @@ class ModelNet40H5Dataset(BasePointCloudDataset):
             self.require(pattern, f'ModelNet40 h5 {self.split} files')
         clouds, data_list = [], []
         for path in files:
-            arrays = read_h5_arrays(path, ('data', 'label'))
-            data, label = arrays['data'], arrays['label']
-            if data.ndim != 3 or data.shape[2] < 3 or not len(data):
-                raise ValueError(f'HDF5 file {path!r}: expected data of shape '
-                                 f'[n, N, 3] with n > 0, got {data.shape}')
-            label = label.reshape(-1) if label.size == len(data) else None
-            if label is None:
-                raise ValueError(
-                    f'HDF5 file {path!r}: expected label of shape [n, 1] '
-                    f'with n = {len(data)}, got {arrays["label"].shape}')
-            data = data.astype(np.float32, copy=False)
-            check_finite_batch(data, f'HDF5 file {path!r}')
+            data, label = read_h5_clouds(path, '[n, 1]')
             check_labels(label, self.num_classes, f'HDF5 file {path!r}')
             for i in range(len(data)):
                 data_list.append(
@@ -99,14 +82,7 @@ class ModelNet40H5Dataset(BasePointCloudDataset):
         return data_list
 
     def _trim(self, data: np.ndarray) -> List[np.ndarray]:
-        """Keep the first ``num_points`` points of each cloud.
-
-        Args:
-            data (np.ndarray): ``[n, N, C]`` clouds of one file.
-
-        Returns:
-            list[np.ndarray]: ``n`` views/arrays ``[num_points, C]``.
-        """
+        """Keep the first ``num_points`` points of each ``[N, C]`` cloud."""
         if self.num_points is None:
             return list(data)
         if data.shape[1] >= self.num_points:

@@ -7,7 +7,7 @@ from mmdet3d.registry import DATASETS
 
 from .base_point_cloud_dataset import BasePointCloudDataset
 from .class_names import SCANOBJECTNN_CLASSES
-from .file_io import check_finite_batch, check_labels, read_h5_arrays
+from .file_io import check_labels, read_h5_clouds
 
 SCANOBJECTNN_LAYOUT = """\
 <data_root>/                          e.g. data/ScanObjectNN
@@ -33,13 +33,7 @@ SCANOBJECTNN_VARIANTS = {
 class ScanObjectNNDataset(BasePointCloudDataset):
     """ScanObjectNN object clouds (2048 points, 15 classes), in memory.
 
-    Layout::
-
-        <data_root>/                           e.g. data/ScanObjectNN
-            main_split/{training,test}_objectdataset.h5          OBJ-BG
-            main_split/{training,test}_objectdataset_augmentedrot_scale75.h5
-                                                                  PB-T50-RS
-            main_split_nobg/{training,test}_objectdataset.h5     OBJ-ONLY
+    The files are laid out as in ``SCANOBJECTNN_LAYOUT``.
 
     Args:
         data_root (str): the ``ScanObjectNN`` folder.
@@ -78,17 +72,8 @@ class ScanObjectNNDataset(BasePointCloudDataset):
         """
         path = self.require(self.h5_file,
                             f'ScanObjectNN {self.variant} {self.split} file')
-        arrays = read_h5_arrays(path, ('data', 'label'))
-        data, label = arrays['data'], arrays['label']
-        if data.ndim != 3 or data.shape[2] < 3 or not len(data):
-            raise ValueError(f'HDF5 file {path!r}: expected data of shape '
-                             f'[n, N, 3] with n > 0, got {data.shape}')
-        if label.size != len(data):
-            raise ValueError(f'HDF5 file {path!r}: expected label of shape '
-                             f'[n] with n = {len(data)}, got {label.shape}')
-        label = label.reshape(-1).astype(np.int64)
-        data = np.ascontiguousarray(data, dtype=np.float32)
-        check_finite_batch(data, f'HDF5 file {path!r}')
+        data, label = read_h5_clouds(path, '[n]')
+        label = label.astype(np.int64)
         check_labels(label, self.num_classes, f'HDF5 file {path!r}')
         self._clouds = data
         name = osp.basename(path)
