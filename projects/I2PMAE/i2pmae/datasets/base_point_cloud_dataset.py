@@ -15,8 +15,7 @@ from .samplers import isolated_rng
 def build_pipeline(pipeline: Sequence[Union[dict, Callable]]) -> List:
     """Build transform configs with mmdet3d's registry.
 
-    The transforms of this package live in mmdet3d's ``TRANSFORMS``; building
-    them here (under the ``mmdet3d`` scope) lets a dataset be built from plain
+    Building under the ``mmdet3d`` scope lets a dataset be built from plain
     Python without a runner having set the default scope first.
 
     Args:
@@ -40,26 +39,18 @@ def build_pipeline(pipeline: Sequence[Union[dict, Callable]]) -> List:
 class BasePointCloudDataset(BaseDataset):
     """Base class of the point-cloud datasets of this package.
 
-    Subclasses implement :meth:`load_data_list`. Clouds are held in one of
-    two ways:
-
-    * in memory: ``load_data_list`` fills ``self._clouds`` (an array
-      ``[n, N, C]`` or a list of ``[N_i, C]`` arrays) and every data info
-      carries ``cloud_index`` into it;
-    * on disk: every data info carries ``points_path`` and subclasses
-      implement :meth:`load_points` to read that file.
-
+    Subclasses implement :meth:`load_data_list`, whose data infos carry
+    ``gt_label`` and either ``cloud_index`` into ``self._clouds`` (in-memory
+    clouds: an array ``[n, N, C]`` or a list of ``[N_i, C]`` arrays) or
+    ``points_path``, read by the subclass's :meth:`load_points`.
     :meth:`prepare_data` adds ``points`` (float32 ``[N, C]``; C is 3, or 6
-    with normals) to a copy of the data info and runs the pipeline. Data
-    infos also carry ``gt_label`` (int) and, for segmentation,
-    ``pts_semantic_mask``.
+    with normals) to a copy of the data info and runs the pipeline.
 
-    An index that carries a seed (a
-    :class:`~.samplers.SeededIndex` from :class:`~.samplers.SeededSampler`)
-    runs the pipeline under that seed (:func:`~.samplers.isolated_rng`): the
-    sample's augmentation is then a pure function of (seed, epoch, position)
-    and the global RNGs of the calling process are left as they were. A
-    plain ``int`` index draws from the global RNGs as usual.
+    A :class:`~.samplers.SeededIndex` (from
+    :class:`~.samplers.SeededSampler`) runs the pipeline under its seed
+    (:func:`~.samplers.isolated_rng`), so the sample's augmentation is a
+    pure function of (seed, epoch, position) and the global RNGs are left as
+    they were; a plain ``int`` index draws from the global RNGs.
 
     Args:
         data_root (str): the dataset folder.
@@ -125,11 +116,22 @@ class BasePointCloudDataset(BaseDataset):
 
         Returns:
             str: ``path``.
-
-        Raises:
-            FileNotFoundError: naming the path and the expected layout.
         """
         return require_path(path, what, self.LAYOUT)
+
+    def require_files(self, paths: Sequence[str], what: str) -> None:
+        """Check that every listed file exists, naming the first missing one.
+
+        Args:
+            paths (Sequence[str]): the files.
+            what (str): what they are, e.g. ``'shape file(s) listed in the
+                split'``.
+        """
+        missing = [path for path in paths if not osp.isfile(path)]
+        if missing:
+            raise FileNotFoundError(
+                f'{len(missing)} {what} are missing, e.g. {missing[0]!r}. '
+                f'Expected layout:\n{self.LAYOUT}')
 
     @property
     def num_classes(self) -> int:

@@ -24,13 +24,8 @@ class ShapeNet55Dataset(BasePointCloudDataset):
     pipeline samples 2048 of them and normalises them to the unit sphere.
     ``gt_label`` is the index of the sample's taxonomy (ShapeNet synset) in
     the sorted set of taxonomies of ``train.txt`` and ``test.txt`` (those that
-    exist), so train and test share one label space.
-
-    Layout::
-
-        <data_root>/                        e.g. data/ShapeNet55-34
-            ShapeNet-55/{train,test}.txt    '<taxonomy>-<model>.npy' lines
-            shapenet_pc/<taxonomy>-<model>.npy
+    exist), so train and test share one label space. The files are laid
+    out as in ``SHAPENET55_LAYOUT``.
 
     Args:
         data_root (str): the ``ShapeNet55-34`` folder.
@@ -59,6 +54,10 @@ class ShapeNet55Dataset(BasePointCloudDataset):
     def _list_file(self, split: str) -> str:
         return self.path(self.list_dir, f'{split}.txt')
 
+    def _read_list(self, split: str) -> List[str]:
+        return read_lines(
+            self._list_file(split), 'ShapeNet-55 split file', self.LAYOUT)
+
     def load_data_list(self) -> List[dict]:
         """Read the split lists.
 
@@ -67,33 +66,24 @@ class ShapeNet55Dataset(BasePointCloudDataset):
             ``model_id`` and ``gt_label``.
         """
         self.require(self.path(self.pc_dir), 'ShapeNet-55 cloud folder')
-        splits = [self.split]
-        if self.whole:
-            splits = ['train', 'test']
+        splits = ['train', 'test'] if self.whole else [self.split]
         entries = []
         for split in splits:
-            list_file = self._list_file(split)
-            for row, line in enumerate(
-                    read_lines(list_file, 'ShapeNet-55 split file',
-                               self.LAYOUT),
-                    start=1):
-                name = osp.basename(line)
-                stem, ext = osp.splitext(name)
+            for row, line in enumerate(self._read_list(split), start=1):
+                stem, ext = osp.splitext(osp.basename(line))
                 if ext != '.npy' or '-' not in stem:
                     raise ValueError(
-                        f'ShapeNet-55 split file {list_file!r}, row {row}: '
-                        f"expected '<taxonomy>-<model>.npy', got {line!r}")
-                taxonomy_id, model_id = stem.split('-', 1)
-                entries.append((line, taxonomy_id, model_id))
+                        f'ShapeNet-55 split file {self._list_file(split)!r}, '
+                        f"row {row}: expected '<taxonomy>-<model>.npy', got "
+                        f'{line!r}')
+                entries.append((line, *stem.split('-', 1)))
         if 'classes' not in self._metainfo:
             taxonomies = {e[1] for e in entries}
             for split in ('train', 'test'):
                 if split not in splits and osp.isfile(self._list_file(split)):
                     taxonomies.update(
                         osp.basename(line).split('-', 1)[0]
-                        for line in read_lines(
-                            self._list_file(split), 'ShapeNet-55 split file',
-                            self.LAYOUT))
+                        for line in self._read_list(split))
             self._metainfo['classes'] = tuple(sorted(taxonomies))
         class_index = {c: i for i, c in enumerate(self._metainfo['classes'])}
         data_list = []
@@ -108,15 +98,8 @@ class ShapeNet55Dataset(BasePointCloudDataset):
                     taxonomy_id=taxonomy_id,
                     model_id=model_id,
                     gt_label=class_index[taxonomy_id]))
-        missing = [
-            d['points_path'] for d in data_list
-            if not osp.isfile(d['points_path'])
-        ]
-        if missing:
-            raise FileNotFoundError(
-                f'{len(missing)} ShapeNet-55 cloud(s) listed in the split '
-                f'file are missing, e.g. {missing[0]!r}. Expected layout:\n'
-                f'{self.LAYOUT}')
+        self.require_files([d['points_path'] for d in data_list],
+                           'ShapeNet-55 cloud(s) listed in the split file')
         return data_list
 
     def load_points(self, data_info: dict):

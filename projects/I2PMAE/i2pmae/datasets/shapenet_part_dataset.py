@@ -1,6 +1,5 @@
 """ShapeNetPart part segmentation (16 categories, 50 parts)."""
 import json
-import os.path as osp
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -29,13 +28,7 @@ class ShapeNetPartDataset(BasePointCloudDataset):
     the category's row in ``synsetoffset2category.txt``; it is both
     ``gt_label`` and ``category_id``. Per-point part labels go to
     ``pts_semantic_mask``. Samples are ordered by category, then by token.
-
-    Layout::
-
-        <data_root>/   e.g. shapenetcore_partanno_segmentation_benchmark_v0_normal
-            synsetoffset2category.txt
-            train_test_split/shuffled_{train,val,test}_file_list.json
-            <synset>/<token>.txt
+    The files are laid out as in ``SHAPENETPART_LAYOUT``.
 
     Args:
         data_root (str): the ShapeNetPart folder.
@@ -43,7 +36,7 @@ class ShapeNetPartDataset(BasePointCloudDataset):
         class_choice (Sequence[str], optional): keep these categories only
             (ids stay those of the full list).
         **kwargs: see :class:`BasePointCloudDataset`.
-    """  # noqa: E501
+    """
 
     SPLITS = ('train', 'val', 'test', 'trainval')
     LAYOUT = SHAPENETPART_LAYOUT
@@ -138,29 +131,19 @@ class ShapeNetPartDataset(BasePointCloudDataset):
             raise ValueError(
                 f'ShapeNetPart split {self.split!r} lists synsets {unknown} '
                 'that are not in synsetoffset2category.txt')
-        data_list = []
-        for category_id, (category, synset) in enumerate(categories):
-            if (self.class_choice is not None
-                    and category not in self.class_choice):
-                continue
-            tokens = sorted(t for s, t in pairs if s == synset)
-            for token in tokens:
-                data_list.append(
-                    dict(
-                        points_path=self.path(synset, f'{token}.txt'),
-                        category=category,
-                        category_id=category_id,
-                        gt_label=category_id,
-                        token=token))
-        missing = [
-            d['points_path'] for d in data_list
-            if not osp.isfile(d['points_path'])
+        data_list = [
+            dict(
+                points_path=self.path(synset, f'{token}.txt'),
+                category=category,
+                category_id=category_id,
+                gt_label=category_id,
+                token=token)
+            for category_id, (category, synset) in enumerate(categories)
+            if self.class_choice is None or category in self.class_choice
+            for token in sorted(t for s, t in pairs if s == synset)
         ]
-        if missing:
-            raise FileNotFoundError(
-                f'{len(missing)} ShapeNetPart shape file(s) listed in the '
-                f'split are missing, e.g. {missing[0]!r}. Expected layout:\n'
-                f'{self.LAYOUT}')
+        self.require_files([d['points_path'] for d in data_list],
+                           'ShapeNetPart shape file(s) listed in the split')
         return data_list
 
     def load_sample(self, data_info: dict) -> dict:
