@@ -26,21 +26,10 @@ class ModelNet40Dataset(BasePointCloudDataset):
     """ModelNet40 from ``modelnet40_normal_resampled`` for fine-tuning.
 
     Samples come from the processed cache
-    ``modelnet40_<split>_<cache_points>pts_fps.dat`` (a pickle of
-    ``[points_list, labels_list]`` with float32 ``[cache_points, 6]`` clouds
-    and int32 ``[1]`` labels), the file Point-BERT users already have. When
-    it is missing it is built from the txt files (furthest point sampling to
-    ``cache_points``) and written atomically by the converter
-    :func:`~.converters.build_modelnet40_fps_cache`, so a crashed build
-    never leaves a partial cache behind.
-
-    Layout::
-
-        <data_root>/      e.g. data/ModelNet/modelnet40_normal_resampled
-            modelnet40_shape_names.txt
-            modelnet40_{train,test}.txt       '<class>_<id>' per line
-            <class>/<class>_<id>.txt          'x,y,z,nx,ny,nz' rows
-            modelnet40_{train,test}_8192pts_fps.dat   (cache)
+    ``modelnet40_<split>_<cache_points>pts_fps.dat`` that Point-BERT users
+    already have; when it is missing the converter
+    :func:`~.converters.build_modelnet40_fps_cache` builds it from the txt
+    files. The files are laid out as in ``MODELNET40_LAYOUT``.
 
     Args:
         data_root (str): the ``modelnet40_normal_resampled`` folder.
@@ -115,31 +104,6 @@ class ModelNet40Dataset(BasePointCloudDataset):
             labels.append(class_index[name])
         return shape_ids, labels
 
-    def _txt_path(self, shape_id: str) -> str:
-        return self.path(shape_id.rsplit('_', 1)[0], f'{shape_id}.txt')
-
-    def _build_cache(self, shape_ids: List[str],
-                     labels: List[int]) -> List[np.ndarray]:
-        """Build the cache of the split from its txt files.
-
-        See :func:`~.converters.build_modelnet40_fps_cache`.
-
-        Args:
-            shape_ids (list[str]): shape ids of the split.
-            labels (list[int]): their labels.
-
-        Returns:
-            list[np.ndarray]: the cached clouds.
-        """
-        return build_modelnet40_fps_cache(
-            [self._txt_path(shape_id) for shape_id in shape_ids],
-            labels,
-            self.cache_file,
-            self.cache_points,
-            batch_size=self.fps_batch_size,
-            task=f'ModelNet40 {self.split} cache',
-            log_name=type(self).__name__)
-
     def _load_cache(self, shape_ids: List[str],
                     labels: List[int]) -> List[np.ndarray]:
         """Load and check the cache against the split file.
@@ -185,7 +149,7 @@ class ModelNet40Dataset(BasePointCloudDataset):
         return [c.astype(np.float32, copy=False) for c in clouds]
 
     def load_data_list(self) -> List[dict]:
-        """Load (or build) the cache of the split.
+        """Load the cache of the split, built from the txt files if missing.
 
         Returns:
             list[dict]: data infos with ``cloud_index``, ``gt_label`` and
@@ -195,7 +159,17 @@ class ModelNet40Dataset(BasePointCloudDataset):
         if osp.isfile(self.cache_file):
             clouds = self._load_cache(shape_ids, labels)
         elif self.build_cache:
-            clouds = self._build_cache(shape_ids, labels)
+            clouds = build_modelnet40_fps_cache(
+                [
+                    self.path(s.rsplit('_', 1)[0], f'{s}.txt')
+                    for s in shape_ids
+                ],
+                labels,
+                self.cache_file,
+                self.cache_points,
+                batch_size=self.fps_batch_size,
+                task=f'ModelNet40 {self.split} cache',
+                log_name=type(self).__name__)
         else:
             self.require(self.cache_file, 'ModelNet cache (build_cache=False)')
         self._clouds = clouds

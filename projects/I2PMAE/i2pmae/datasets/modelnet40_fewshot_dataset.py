@@ -23,12 +23,8 @@ class ModelNet40FewShotDataset(BasePointCloudDataset):
     Each pickle holds ``{'train': [...], 'test': [...]}`` lists of
     ``(points, label, original_label)`` tuples; ``label`` lies in
     ``[0, way)`` and ``original_label`` is the ModelNet40 class. The classes
-    of the episode are named ``way0 ... way<N-1>``.
-
-    Layout::
-
-        <data_root>/                       e.g. data/ModelNetFewshot
-            <way>way_<shot>shot/<fold>.pkl
+    of the episode are named ``way0 ... way<N-1>``. The files are laid out
+    as in ``MODELNET40_FEWSHOT_LAYOUT``.
 
     Args:
         data_root (str): the ``ModelNetFewshot`` folder.

@@ -3,10 +3,8 @@
 The cache ``modelnet<num_category>_<split>_<num_points>pts_fps.dat`` is the
 processed file Point-BERT users already have: a pickle of
 ``[points_list, labels_list]`` with float32 ``[num_points, 6]`` clouds and
-int32 ``[1]`` labels, in the order of the split file. It is written
-atomically, so a crashed build never leaves a partial cache behind.
-:class:`~..modelnet40_dataset.ModelNet40Dataset` reads it and calls
-:func:`build_modelnet40_fps_cache` when it is missing.
+int32 ``[1]`` labels, in the order of the split file, written atomically.
+:class:`~..modelnet40_dataset.ModelNet40Dataset` builds it when missing.
 """
 import logging
 import os
@@ -42,8 +40,7 @@ def furthest_point_subsample(clouds: Sequence[np.ndarray],
                              num_points: int) -> List[np.ndarray]:
     """FPS-subsample clouds to ``num_points`` each, batched by size.
 
-    Clouds with fewer points are resampled with replacement (the caller
-    reports them, see :func:`describe_short_files`).
+    Clouds with fewer points are resampled with replacement.
 
     Args:
         clouds (Sequence[np.ndarray]): ``[N_i, C]`` clouds (xyz first).
@@ -81,9 +78,8 @@ def describe_short_files(sizes: Sequence[Tuple[str, int]],
     """Name the point files with fewer points than expected.
 
     A txt file cut at a line boundary still parses, so its row count is the
-    only sign of the damage. A file is short when it has fewer points than
-    ``num_points`` (it is then resampled with replacement) or than most
-    files of the split (the ModelNet40 files all hold 10000).
+    only sign of the damage: a file is short when it has fewer points than
+    ``num_points`` or than most files of the split (ModelNet40's hold 10000).
 
     Args:
         sizes (Sequence[tuple[str, int]]): ``(path, number of points)`` of
@@ -131,8 +127,7 @@ def build_modelnet40_fps_cache(
         log_name: str = 'ModelNet40Dataset') -> List[np.ndarray]:
     """Read the txt clouds, FPS them and write the cache atomically.
 
-    Short files (see :func:`describe_short_files`) are named in one
-    warning; the cache is written only once every file has been read.
+    Short files (:func:`describe_short_files`) are named in one warning.
 
     Args:
         txt_files (Sequence[str]): the split's ``'x,y,z,nx,ny,nz'`` files,
