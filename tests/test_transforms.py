@@ -10,9 +10,7 @@ import projects.I2PMAE.i2pmae  # noqa: F401  (registers the components)
 from projects.I2PMAE.i2pmae.datasets import point_sampling
 from projects.I2PMAE.i2pmae.ops import furthest_point_sample
 
-
-def build(cfg):
-    return TRANSFORMS.build(cfg)
+build = TRANSFORMS.build
 
 
 def sample(n=64, cols=3, seed=0, with_mask=True):
@@ -171,9 +169,10 @@ def test_jitter_is_clipped():
 
 
 def test_pack_contract():
+    pack = build(dict(type='PackPointCloudInputs'))
     data = sample(n=10)
     data.update(category_id=4, taxonomy_id='02691156', ignored_key=1)
-    packed = build(dict(type='PackPointCloudInputs'))(data)
+    packed = pack(data)
     assert set(packed) == {'inputs', 'data_samples'}
     points = packed['inputs']['points']
     assert points.dtype == torch.float32 and points.shape == (10, 3)
@@ -187,22 +186,17 @@ def test_pack_contract():
     assert 'ignored_key' not in ds.metainfo
     # the classifier API of mmpretrain data samples is available
     ds.set_pred_score(torch.tensor([0.2, 0.8])).set_pred_label(1)
-    unlabeled = build(dict(type='PackPointCloudInputs'))(
-        dict(points=np.zeros((4, 6), np.float32)))
+    unlabeled = pack(dict(points=np.zeros((4, 6), np.float32)))
     assert 'gt_label' not in unlabeled['data_samples']
     assert unlabeled['inputs']['points'].shape == (4, 6)
     # batching with mmengine's default_collate stacks the points
-    batch = default_collate([
-        packed,
-        build(dict(type='PackPointCloudInputs'))(sample(n=10, seed=1))
-    ])
+    batch = default_collate([packed, pack(sample(n=10, seed=1))])
     assert batch['inputs']['points'].shape == (2, 10, 3)
     assert len(batch['data_samples']) == 2
     with pytest.raises(ValueError, match=r'\[N, 3\] or \[N, 6\]'):
-        build(dict(type='PackPointCloudInputs'))(
-            dict(points=np.zeros((4, 4), np.float32)))
+        pack(dict(points=np.zeros((4, 4), np.float32)))
     with pytest.raises(ValueError, match='one label per point'):
-        build(dict(type='PackPointCloudInputs'))(
+        pack(
             dict(
                 points=np.zeros((4, 3), np.float32),
                 pts_semantic_mask=np.zeros(3)))

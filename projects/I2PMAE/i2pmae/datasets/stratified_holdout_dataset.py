@@ -18,23 +18,17 @@ __all__ = ['StratifiedHoldoutDataset']
 class StratifiedHoldoutDataset:
     """The kept part or the held-out part of a labelled dataset.
 
-    The wrapped dataset (typically a train split) is split by
-    :func:`~..evaluation.stratified_holdout` from its labels
-    (``get_cat_ids``): ``round(holdout * N)`` samples, shared among the
-    classes in proportion to their sizes, are held out, drawn with ``seed``.
+    :func:`~..evaluation.stratified_holdout` holds out ``round(holdout * N)``
+    samples of the wrapped dataset, shared among the classes of its labels
+    (``get_cat_ids``) in proportion to their sizes and drawn with ``seed``;
     ``subset='train'`` keeps the rest, ``subset='val'`` the held-out
-    samples. The split depends only on the labels, ``holdout`` and
-    ``seed``, so two wrappers of the same split with the same ``holdout``
-    and ``seed`` (e.g. a training dataset with the training pipeline and a
-    validation dataset with the test pipeline) are disjoint and together
-    cover it, whatever the run's seed. Give both the same ``holdout`` and
-    ``seed``: different values give overlapping parts.
+    samples. The split depends only on the labels, ``holdout`` and ``seed``,
+    so a training and a validation wrapper of the same split given the same
+    ``holdout`` and ``seed`` are disjoint and together cover it.
 
-    Indices are mapped into the wrapped dataset's; an index that carries a
-    seed (:class:`~.samplers.SeededIndex`) keeps it, so augmentation stays
-    a function of (seed, epoch, position) as with the unwrapped dataset.
-    The wrapped dataset is loaded whole (the held-out part of an in-memory
-    dataset holds every cloud of the split).
+    A :class:`~.samplers.SeededIndex` keeps its seed when mapped into the
+    wrapped dataset, so augmentation stays a function of (seed, epoch,
+    position).
 
     Args:
         dataset (BaseDataset | dict): the dataset to split, or its config
@@ -129,8 +123,7 @@ class StratifiedHoldoutDataset:
     @property
     @force_full_init
     def indices(self) -> List[int]:
-        """Positions of this part's samples in the wrapped dataset, sorted.
-        """
+        """Sorted positions of this part's samples in the wrapped dataset."""
         return list(self._indices)
 
     @force_full_init

@@ -21,23 +21,17 @@ class PackPointCloudInputs(BaseTransform):
     Contract (what every model of this package consumes)::
 
         dict(
-            inputs=dict(points=FloatTensor[N, C]),   # C = 3 (xyz) or 6
-                                                      # (xyz + normals)
-            data_samples=DataSample(                 # mmpretrain's
-                gt_label=LongTensor[1],               # class id; for part
-                                                      # segmentation the
-                                                      # category id
-                gt_pts_seg=PointData(                 # segmentation only
-                    pts_semantic_mask=LongTensor[N]), # (mmdet3d PointData)
-                                                      # global part ids
-                metainfo=dict(sample_idx=..., num_points=...,
-                              category_id=...,        # segmentation only
-                              ...)))                  # see meta_keys
+            inputs=dict(points=FloatTensor[N, C]),  # C: 3, or 6 with normals
+            data_samples=DataSample(
+                gt_label=LongTensor[1],  # class id (part seg.: category id)
+                gt_pts_seg=PointData(  # part segmentation only
+                    pts_semantic_mask=LongTensor[N]),  # global part ids
+                metainfo=dict(sample_idx=..., num_points=..., ...)))
 
     The data sample is mmpretrain's ``DataSample`` so that classifiers can
     call ``set_pred_score`` / ``set_pred_label`` on it and mmpretrain's
     ``Accuracy`` can read it; the part labels use mmdet3d's convention
-    (``gt_pts_seg.pts_semantic_mask``).
+    (``gt_pts_seg``, a ``PointData``). ``metainfo`` holds the ``meta_keys``.
 
     With ``collate_fn=dict(type='default_collate')`` (the configs of this
     package) a batch becomes ``inputs['points']`` ``[B, N, C]`` (stacked;
