@@ -29,12 +29,7 @@ def random_clouds(batch=3, num_points=257, seed=0):
 
 
 def naive_depth_image(cloud, size=224, splat=5):
-    """Straightforward one-cloud, one-view rendering used as reference.
-
-    Every point's neighbourhood pixels are listed explicitly, the footprint
-    is centred, indices one step outside are moved back, and depths are
-    accumulated pixel by pixel.
-    """
+    """One cloud, one view, every splat pixel listed explicitly."""
     xy, depth = cloud[:, :2], cloud[:, 2]
     lower = cloud.min(dim=0).values
     extent = cloud.max(dim=0).values - lower
@@ -61,11 +56,7 @@ def naive_depth_image(cloud, size=224, splat=5):
 
 
 def pixel_grid_meta(batch, size=224, num_views=3):
-    """A meta under which the point (r + .5, c + .5, *) hits pixel (r, c).
-
-    With x/y minimum 0, grid 1 and offset -1 the pixel of view 1 is simply
-    ``floor(x), floor(y)``.
-    """
+    """A meta mapping the point (r + .5, c + .5, *) onto pixel (r, c)."""
     return ProjectionMeta(
         xy_min=torch.zeros(num_views, batch, 2),
         grid_size=torch.ones(num_views, batch),
@@ -81,9 +72,6 @@ def pixel_points(rows, cols):
          torch.zeros(rows.shape)], -1)
 
 
-# ---------------------------------------------------------------------- #
-# projection
-# ---------------------------------------------------------------------- #
 def test_view_images_match_official_fixture(parity_fixture):
     records = parity_fixture['records']
     projector = MultiViewDepthProjector()
@@ -114,8 +102,7 @@ def test_spatial_saliency_matches_official_fixture(parity_fixture):
 def test_projection_matches_naive_rendering(splat):
     clouds = random_clouds(batch=3, num_points=300)
     images, _ = MultiViewDepthProjector(splat_size=splat)(clouds)
-    views = [(0, 1, 2), (2, 0, 1), (1, 2, 0)]
-    for v, axes in enumerate(views):
+    for v, axes in enumerate([(0, 1, 2), (2, 0, 1), (1, 2, 0)]):
         for b in range(3):
             expected = naive_depth_image(clouds[b][:, list(axes)], splat=splat)
             assert torch.allclose(
@@ -156,9 +143,6 @@ def test_custom_image_size_splat_and_normalisation():
     assert images.min() >= -1 and images.max() <= 1
 
 
-# ---------------------------------------------------------------------- #
-# back-projection
-# ---------------------------------------------------------------------- #
 @pytest.mark.parametrize('map_size', [(14, 14), (7, 7), (10, 13), (16, 9),
                                       (1, 1)])
 def test_back_project_equals_bicubic_upsampling_everywhere(map_size):
@@ -229,8 +213,7 @@ def test_back_project_never_upsamples(monkeypatch):
 
 
 def test_back_project_clamps_points_outside_the_image():
-    size, batch = 224, 1
-    meta = pixel_grid_meta(batch, size)
+    meta = pixel_grid_meta(batch=1)
     projector = MultiViewDepthProjector()
     maps = torch.randn(3, 2, 14, 14)
     outside = torch.tensor([[[-40.0, 5.5, 0.0], [300.0, 500.0, 0.0]]])
@@ -240,35 +223,27 @@ def test_back_project_clamps_points_outside_the_image():
         projector.back_project(maps, border, meta))
 
 
-# ---------------------------------------------------------------------- #
-# bad input
-# ---------------------------------------------------------------------- #
+def clouds_with(index, value):
+    """Two random clouds with ``value`` written at ``index`` (x = y = 0.3
+    in cloud 1 makes a segment along z: no x/y extent in view 1)."""
+    points = random_clouds(batch=2, num_points=20)
+    points[index] = value
+    return points
+
+
 @pytest.mark.parametrize('points, match', [
     (torch.zeros(10, 3), r'points must have shape \[B, N, 3\]'),
     (torch.zeros(2, 10, 4), r'points must have shape \[B, N, 3\]'),
     (torch.zeros(2, 0, 3), r'points must have shape \[B, N, 3\]'),
     (torch.zeros(2, 10, 3, dtype=torch.long), 'points must be a floating'),
     ([[0.0, 0.0, 0.0]], 'points must be a Tensor'),
+    (clouds_with((1, 3, 2), float('nan')), 'points contains NaN or infinite'),
+    (clouds_with((1, 3, 2), float('inf')), 'points contains NaN or infinite'),
+    (clouds_with((1, slice(None), slice(2)),
+                 0.3), r'points has a degenerate cloud.*\(1, 1\)'),
 ])
-def test_forward_rejects_malformed_points(points, match):
+def test_forward_rejects_bad_points(points, match):
     with pytest.raises(ValueError, match=match):
-        MultiViewDepthProjector()(points)
-
-
-@pytest.mark.parametrize('bad', [float('nan'), float('inf')])
-def test_forward_rejects_non_finite_points(bad):
-    points = random_clouds(batch=2, num_points=20)
-    points[1, 3, 2] = bad
-    with pytest.raises(ValueError, match='points contains NaN or infinite'):
-        MultiViewDepthProjector()(points)
-
-
-def test_forward_rejects_degenerate_cloud():
-    points = random_clouds(batch=2, num_points=20)
-    points[1, :, :2] = 0.3  # a segment along z: no x/y extent in view 1
-    with pytest.raises(
-            ValueError, match=r'points has a degenerate cloud.*'
-            r'\(1, 1\)'):
         MultiViewDepthProjector()(points)
 
 

@@ -1,14 +1,4 @@
-"""Multi-view depth projection of point clouds.
-
-I2P-MAE renders every point cloud into a few depth images (one per axis
-order), runs a frozen 2D teacher on them and reads the teacher's maps back
-at 3D points. :class:`MultiViewDepthProjector` owns the projection
-geometry: its ``forward`` renders the images and returns the pixel mapping
-(:class:`ProjectionMeta`), and its :meth:`~MultiViewDepthProjector.
-back_project` maps 3D points to their pixels and reads the maps there with
-:func:`~.feature_back_projection.gather_bicubic_upsampled` (bicubic
-sampling as if the maps had been upsampled to the image size).
-"""
+"""Multi-view depth projection of point clouds and its back-projection."""
 from typing import NamedTuple, Sequence, Tuple
 
 import torch
@@ -122,17 +112,13 @@ class MultiViewDepthProjector(BaseModule):
         """Number of views ``V``."""
         return len(self.view_axes)
 
-    # ------------------------------------------------------------------ #
-    # helpers
-    # ------------------------------------------------------------------ #
     @staticmethod
     def _check_xyz(xyz: Tensor, name: str) -> None:
         """Raise a ValueError unless ``xyz`` is a finite ``[B, N, 3]``."""
         if not isinstance(xyz, Tensor):
             raise ValueError(f'{name} must be a Tensor of shape [B, N, 3], '
                              f'got {type(xyz).__name__}')
-        if xyz.dim() != 3 or xyz.shape[-1] != 3 or xyz.shape[0] == 0 \
-                or xyz.shape[1] == 0:
+        if xyz.dim() != 3 or xyz.shape[-1] != 3 or 0 in xyz.shape:
             raise ValueError(f'{name} must have shape [B, N, 3] with B, N '
                              f'>= 1, got {tuple(xyz.shape)}')
         if not xyz.is_floating_point():
@@ -145,11 +131,6 @@ class MultiViewDepthProjector(BaseModule):
         """``[B, N, 3]`` -> ``[V * B, N, 3]`` in each view's axis order."""
         views = [xyz[..., list(axes)] for axes in self.view_axes]
         return torch.cat(views, dim=0)
-
-    def _splat_steps(self, device: torch.device) -> Tensor:
-        """Offsets of the splat neighbourhood along one axis."""
-        half = self.splat_size // 2
-        return torch.arange(-half, self.splat_size - half, device=device)
 
     def _pixel_of(self, view_xyz: Tensor, meta: ProjectionMeta) -> Tensor:
         """Pixel ``(row, column)`` of view-ordered points, before clamping.
@@ -167,9 +148,6 @@ class MultiViewDepthProjector(BaseModule):
         cell = torch.floor((view_xyz[..., :2] - xy_min) / grid).long()
         return cell + 1 + meta.pixel_offset.reshape(vb, 1, 2)
 
-    # ------------------------------------------------------------------ #
-    # projection
-    # ------------------------------------------------------------------ #
     def forward(self, points: Tensor) -> Tuple[Tensor, ProjectionMeta]:
         """Render every cloud from every view.
 
@@ -203,9 +181,9 @@ class MultiViewDepthProjector(BaseModule):
 
         cell = torch.floor(
             (pts[..., :2] - xy_min.unsqueeze(1)) / grid.view(vb, 1, 1)).long()
-        steps = self._splat_steps(points.device)
         # Centre of the splatted footprint (inclusive pixel bounds).
         half = self.splat_size // 2
+        steps = torch.arange(-half, self.splat_size - half, device=pts.device)
         lo = cell.amin(dim=1) - half + 1
         hi = cell.amax(dim=1) + (self.splat_size - half - 1) + 1
         centre = torch.div(lo + hi, 2, rounding_mode='floor')
@@ -213,10 +191,8 @@ class MultiViewDepthProjector(BaseModule):
         pixel = cell + 1 + pixel_offset.unsqueeze(1)  # [VB, N, 2]
 
         # Splat along each axis separately, then combine: [VB, N, k, k].
-        rows = pixel[..., 0:1] + steps
-        cols = pixel[..., 1:2] + steps
-        rows = self._fix_border(rows)
-        cols = self._fix_border(cols)
+        rows = self._fix_border(pixel[..., 0:1] + steps)
+        cols = self._fix_border(pixel[..., 1:2] + steps)
         flat = rows.unsqueeze(-1) * size + cols.unsqueeze(-2)
         flat = flat + (torch.arange(vb, device=points.device) *
                        (size * size)).view(vb, 1, 1, 1)
@@ -237,33 +213,22 @@ class MultiViewDepthProjector(BaseModule):
         return images, meta
 
     def _fix_border(self, index: Tensor) -> Tensor:
-        """Move pixel indices one step outside the image onto its border.
-
-        With the default grid (the extent spans ``S - 3`` cells) and the
-        default 5x5 splat no index is further out; larger splats may reach
-        further and are clamped onto the border as well.
-        """
+        """Move pixel indices one step outside the image onto its border;
+        indices further out (only with larger splats) are clamped."""
         size = self.image_size
         index = index + (index < 0).long() - (index > size - 1).long()
         return index.clamp(0, size - 1)
 
-    # ------------------------------------------------------------------ #
-    # back-projection
-    # ------------------------------------------------------------------ #
     def back_project(self, maps: Tensor, xyz: Tensor,
                      meta: ProjectionMeta) -> Tensor:
         """Sample per-view 2D maps at 3D points.
 
-        The result equals upsampling ``maps`` to ``S x S`` with
-        ``F.interpolate(mode='bicubic', align_corners=False)`` and reading,
-        for every point, the pixel it projects to (without the splat
-        neighbourhood). The reading is done by
-        :func:`~.feature_back_projection.gather_bicubic_upsampled`, which
-        evaluates only the 4x4 bicubic taps of the needed pixels, so no
-        ``[V * B, C, S, S]`` tensor is ever built; peak extra memory is a
-        few ``[V, B, M, C]`` tensors. Points whose pixel falls outside the
-        image (possible only for points outside the projected clouds) are
-        clamped to the nearest border pixel. Differentiable in ``maps``.
+        Equals upsampling ``maps`` to ``S x S`` (bicubic,
+        ``align_corners=False``) and reading each point's pixel (without
+        the splat), but only the 4x4 bicubic taps of those pixels are
+        evaluated (:func:`~.feature_back_projection.
+        gather_bicubic_upsampled`). Pixels outside the image are clamped to
+        the border. Differentiable in ``maps``.
 
         Args:
             maps (Tensor): ``[V * B, C, h, w]`` maps, view-major like the
