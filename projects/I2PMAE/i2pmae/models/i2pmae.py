@@ -25,9 +25,8 @@ def _config_value(cfg: dict, key: str):
         key (str): an argument of that type.
 
     Returns:
-        object: the value the built component gets for ``key``; None when
-        the type is unknown or has no default for it (building it fails
-        with the registry's own error).
+        object: the value the built component gets; None when unknown
+        (building then fails with the registry's own error).
     """
     if key in cfg:
         return cfg[key]
@@ -103,12 +102,8 @@ class I2PMAE(BasePointModel):
             neck: Union[dict, nn.Module]) -> Union[dict, nn.Module]:
         """The backbone config, normalising only the scales that are read.
 
-        Pretraining reads the encoder outputs of the scales the decoder
-        decodes, the top ones (the top scale is also the linear-SVM
-        feature); a norm on a finer scale would never receive a gradient
-        (the official encoder has one). Unless the config sets
-        ``norm_scales``, the encoder is built with norms at the read scales
-        only.
+        Pretraining reads the top scales the decoder decodes; a norm on a
+        finer scale (the official encoder has one) would get no gradient.
 
         Args:
             backbone (dict | nn.Module): the backbone config (a built module
@@ -116,8 +111,8 @@ class I2PMAE(BasePointModel):
             neck (dict | nn.Module): the decoder config or module.
 
         Returns:
-            dict | nn.Module: ``backbone``, with ``norm_scales`` when it is
-            a config that leaves it unset.
+            dict | nn.Module: ``backbone``, with ``norm_scales`` set when it
+            is a config that leaves it unset.
         """
         if not isinstance(backbone, dict) or 'norm_scales' in backbone:
             return backbone
@@ -127,10 +122,8 @@ class I2PMAE(BasePointModel):
         if enc_dims is None or dec_dims is None:
             return backbone
         num_scales, num_stages = len(enc_dims), len(dec_dims)
-        backbone = dict(backbone)
-        backbone['norm_scales'] = list(
-            range(max(num_scales - num_stages, 0), num_scales))
-        return backbone
+        first = max(num_scales - num_stages, 0)
+        return dict(backbone, norm_scales=list(range(first, num_scales)))
 
     @property
     def with_teacher(self) -> bool:
@@ -222,8 +215,7 @@ class I2PMAE(BasePointModel):
             with self._stage('teacher'):
                 img_feats, img_attn = self.teacher(images)
             with self._stage('projection'), torch.no_grad():
-                h, w = img_feats.shape[-2:]
-                sal_maps = img_attn.reshape(-1, 1, h, w)
+                sal_maps = img_attn.reshape(-1, 1, *img_feats.shape[-2:])
                 saliency = self.projector.back_project(
                     sal_maps, scales[-1].centers, meta).mean(0).squeeze(-1)
             out.update(
@@ -254,8 +246,6 @@ class I2PMAE(BasePointModel):
                             img_feats: Tensor, meta) -> Tensor:
         """Teacher features of every point of every visible token.
 
-        Only the visible tokens' points are back-projected.
-
         Returns:
             Tensor: ``[L_vis, K, V * C]`` in the order of ``x[visible]``.
         """
@@ -281,9 +271,8 @@ class I2PMAE(BasePointModel):
     def extract_feat(self, points: Tensor) -> Tensor:
         """The linear-SVM feature: max over the top-scale tokens.
 
-        No top-scale token is masked, but as in the official code the
-        all-visible mask is still propagated, so fine tokens that belong to
-        no coarser neighbourhood are left out of token merging.
+        As in the official code the all-visible top mask is propagated, so
+        fine tokens in no coarser neighbourhood are left out of merging.
 
         Args:
             points (Tensor): ``[B, N, 3+]``.
