@@ -60,10 +60,9 @@ class I2PMAEDecoder(BaseModule):
                 f'up_blocks (decoder_up_blocks) must have '
                 f'{len(embed_dims) - 1} entries (one per propagation), got '
                 f'{up_blocks}')
-        for d in embed_dims:
-            if d % num_heads:
-                raise ValueError(f'num_heads={num_heads} must divide every '
-                                 f'entry of embed_dims={embed_dims}')
+        if any(d % num_heads for d in embed_dims):
+            raise ValueError(f'num_heads={num_heads} must divide every '
+                             f'entry of embed_dims={embed_dims}')
         self.embed_dims = embed_dims
         self.num_stages = len(embed_dims)
         dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
@@ -72,15 +71,11 @@ class I2PMAEDecoder(BaseModule):
         self.pos_embeds = nn.ModuleList()
         self.propagations = nn.ModuleList()
         start = 0
-        for i, dim in enumerate(embed_dims):
+        for i, (dim, depth) in enumerate(zip(embed_dims, depths)):
+            drop_path = dpr[start:start + depth]
             self.stages.append(
-                ViTStage(
-                    dim,
-                    depths[i],
-                    num_heads,
-                    drop_path=dpr[start:start + depths[i]],
-                    mlp_ratio=mlp_ratio))
-            start += depths[i]
+                ViTStage(dim, depth, num_heads, drop_path, mlp_ratio))
+            start += depth
             self.pos_embeds.append(
                 nn.Sequential(
                     nn.Linear(3, dim), nn.GELU(), nn.Linear(dim, dim)))

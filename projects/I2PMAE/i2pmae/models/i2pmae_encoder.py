@@ -62,9 +62,8 @@ def scatter_tokens(base: Tensor, x: Tensor, token_idx: Tensor,
     return torch.where(hit.unsqueeze(-1), written, base)
 
 
-#: The encoder's default ``init_cfg``: truncated-normal (std 0.02)
-#: Linear/Conv1d weights with zero biases, LayerNorms at 1/0 (BaseModule
-#: copies it, so the shared default is never modified).
+#: The encoder's default ``init_cfg`` (BaseModule copies it, so the shared
+#: default is never modified).
 DEFAULT_INIT_CFG = [
     dict(type='TruncNormal', layer=['Linear', 'Conv1d'], std=.02, bias=0.),
     dict(type='Constant', layer='LayerNorm', val=1., bias=0.)
@@ -128,10 +127,9 @@ class I2PMAEEncoder(BaseModule):
             raise ValueError(
                 f'local_radius must have one entry per scale (len(embed_dims)'
                 f'={len(embed_dims)}), got {local_radius}')
-        for d in embed_dims:
-            if d % num_heads:
-                raise ValueError(f'num_heads={num_heads} must divide every '
-                                 f'entry of embed_dims={embed_dims}')
+        if any(d % num_heads for d in embed_dims):
+            raise ValueError(f'num_heads={num_heads} must divide every '
+                             f'entry of embed_dims={embed_dims}')
         self.embed_dims = embed_dims
         self.depths = depths
         self.local_radius = local_radius
@@ -142,23 +140,18 @@ class I2PMAEEncoder(BaseModule):
         self.pos_embeds = nn.ModuleList()
         self.stages = nn.ModuleList()
         start = 0
-        for s, dim in enumerate(embed_dims):
+        for s, (dim, depth) in enumerate(zip(embed_dims, depths)):
             in_c = 3 if s == 0 else embed_dims[s - 1]
             self.token_embeds.append(TokenEmbedding(in_c, dim))
             self.pos_embeds.append(
                 nn.Sequential(
                     nn.Linear(3, dim), nn.GELU(), nn.Linear(dim, dim)))
+            drop_path = dpr[start:start + depth]
             self.stages.append(
-                ViTStage(
-                    dim,
-                    depths[s],
-                    num_heads,
-                    drop_path=dpr[start:start + depths[s]],
-                    mlp_ratio=mlp_ratio))
-            start += depths[s]
-        if norm_scales is None:
-            norm_scales = range(self.num_scales)
-        norm_scales = list(norm_scales)
+                ViTStage(dim, depth, num_heads, drop_path, mlp_ratio))
+            start += depth
+        norm_scales = list(
+            range(self.num_scales) if norm_scales is None else norm_scales)
         if not all(
                 isinstance(s, int) and 0 <= s < self.num_scales
                 for s in norm_scales):
@@ -176,8 +169,7 @@ class I2PMAEEncoder(BaseModule):
 
     def _attn_mask(self, s: int, centers: Tensor,
                    valid: Optional[Tensor]) -> Optional[Tensor]:
-        """Bool ``[B, L, L]`` (True = may attend) or None for full attention.
-        """
+        """Bool ``[B, L, L]`` (True = may attend); None: full attention."""
         allowed = None
         if self.local_radius[s] > 0:
             allowed = torch.cdist(centers, centers) < self.local_radius[s]
