@@ -17,8 +17,7 @@ DEFAULT_TEST_CFG = dict(num_points=None, votes=0, vote_pipeline=None, seed=0)
 
 @MODELS.register_module()
 class PointClassifier(BasePointModel):
-    """Tokenizer → hierarchical encoder (all tokens) → LayerNorm → pooling
-    → MLP head.
+    """Tokenizer, encoder (all tokens), LayerNorm, pooling and MLP head.
 
     Args:
         tokenizer (dict): ``MultiScalePointTokenizer`` config.
@@ -32,22 +31,16 @@ class PointClassifier(BasePointModel):
             ``PointCloudDataPreprocessor`` keeping xyz.
         test_cfg (dict, optional): evaluation settings (every key optional):
 
-            - ``num_points`` (int, optional): predictions (validation and
-              test) use the first ``num_points`` points of each cloud, e.g.
-              plain FPS to 1024 when the test pipeline gives 1200 points in
-              FPS order; None (default) uses every point.
+            - ``num_points`` (int, optional): predictions use the first
+              ``num_points`` points of each cloud (e.g. plain FPS to 1024
+              of 1200 points in FPS order); None (default): every point.
             - ``votes`` (int): 0 (default) or the number of test-time votes.
-              Only the test step votes (``tools/test.py``, ``runner.test()``;
-              never validation during training): each cloud also gets
-              ``votes`` augmented views, the logits are averaged and the
-              data sample gets ``vote_score`` (their softmax) and
-              ``vote_label`` beside the plain ``pred_score`` (scored by
-              ``VoteAccuracy``).
+              Only the test step votes: the logits of ``votes`` augmented
+              views are averaged into ``vote_score`` (their softmax) and
+              ``vote_label`` beside the plain ``pred_score``.
             - ``vote_pipeline`` (list[dict], optional): transforms making a
               view from the whole input cloud; None: the official vote
-              (:func:`~.vote_views.official_vote_pipeline`: a random
-              ``num_points`` of the points, per-axis scale ``U(2/3, 3/2)``
-              and shift ``U(-0.2, 0.2)``).
+              (:func:`~.vote_views.official_vote_pipeline`).
             - ``seed`` (int): seed of the views (default 0); each sample's
               views are drawn from (seed, its ``sample_idx``).
         init_cfg (dict, optional): mmengine init config.
@@ -98,9 +91,6 @@ class PointClassifier(BasePointModel):
 
         Returns:
             dict: every key of ``DEFAULT_TEST_CFG``.
-
-        Raises:
-            ValueError: an unknown key or a value out of range.
         """
         test_cfg = dict(test_cfg or {})
         unknown = sorted(set(test_cfg) - set(DEFAULT_TEST_CFG))
@@ -194,12 +184,11 @@ class PointClassifier(BasePointModel):
         if self.vote_views is None:
             raise RuntimeError('voting needs model.test_cfg.votes >= 1')
         clouds = points.detach().cpu().numpy()
-        # [votes, B, n, C]
-        views = np.stack([
+        per_cloud = [
             self.vote_views.views(cloud, int(i))
             for cloud, i in zip(clouds, sample_indices)
-        ],
-                         axis=1)
+        ]
+        views = np.stack(per_cloud, axis=1)  # [votes, B, n, C]
         total = None
         for view in views:
             logits = self.head(
@@ -241,10 +230,8 @@ class PointClassifier(BasePointModel):
         return data_samples
 
     def test_step(self, data: Union[dict, tuple, list]) -> List[DataSample]:
-        """Plain predictions, and the votes when ``test_cfg.votes`` > 0.
-
-        Only the test step votes; ``val_step`` (validation during training)
-        predicts plainly.
+        """Plain predictions, and the votes when ``test_cfg.votes`` > 0
+        (``val_step`` never votes).
 
         Args:
             data (dict | tuple | list): a batch from the dataloader.

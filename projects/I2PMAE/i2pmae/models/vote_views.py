@@ -15,11 +15,9 @@ VOTE_SEED_STREAM = 2
 
 
 def official_vote_pipeline(num_points: Optional[int]) -> List[dict]:
-    """The official ModelNet40 vote: a random subset, then scale and shift.
-
-    The official test takes 1200 points by furthest point sampling, then
-    every vote keeps a random 1024 of them (without replacement) and scales
-    each axis by ``U(2/3, 3/2)`` and shifts it by ``U(-0.2, 0.2)``.
+    """The official ModelNet40 vote: a random ``num_points`` of the cloud
+    (without replacement), each axis scaled by ``U(2/3, 3/2)`` and shifted
+    by ``U(-0.2, 0.2)``.
 
     Args:
         num_points (int, optional): points of a view; None keeps every point
@@ -37,12 +35,10 @@ def official_vote_pipeline(num_points: Optional[int]) -> List[dict]:
 class VoteViews:
     """Draws the augmented views of each test cloud from its sample index.
 
-    The views of a sample are ``votes`` runs of ``pipeline`` over
-    ``dict(points=cloud)``, one after the other, under
-    :func:`~..datasets.samplers.isolated_rng` seeded with
-    :meth:`sample_seed`: they depend only on ``seed``, the sample's index
-    in its dataset and its cloud, not on the batch, the rank or the order
-    of the test, and the global RNGs are left as they were.
+    The views are ``votes`` runs of ``pipeline`` under
+    :func:`~..datasets.samplers.isolated_rng` seeded by :meth:`sample_seed`,
+    so they depend only on ``seed``, the sample index and the cloud (not on
+    the batch, rank or order), and the global RNGs are left as they were.
 
     Args:
         votes (int): views per cloud, >= 1.
