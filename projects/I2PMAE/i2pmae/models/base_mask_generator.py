@@ -45,11 +45,8 @@ def propagate_mask(top_mask: Tensor,
         idx = scales[s].idx  # [B, G_s, K] into scale s-1
         b, g, k = idx.shape
         visible = (~masks[-1]).unsqueeze(-1).expand(b, g, k).to(torch.int32)
-        hits = torch.zeros(
-            b,
-            scales[s - 1].centers.shape[1],
-            dtype=torch.int32,
-            device=idx.device)
+        num_fine = scales[s - 1].centers.shape[1]
+        hits = idx.new_zeros(b, num_fine, dtype=torch.int32)
         hits.scatter_add_(1, idx.reshape(b, g * k), visible.reshape(b, g * k))
         fine_mask = hits == 0
         if propagation == 'official':
@@ -64,12 +61,8 @@ class BaseMaskGenerator(BaseModule):
 
     Args:
         mask_ratio (float): share of top-scale tokens to mask, in (0, 1).
-        propagation (str): how the top-scale mask reaches the finer scales
-            (:func:`propagate_mask`): ``'stated'`` (default; a fine token is
-            visible iff it neighbours a visible coarser token) or
-            ``'official'`` (bit-exact with the official code, which also
-            marks sample 0's token 0 visible at every finer scale; for
-            parity checks).
+        propagation (str): ``'stated'`` (default) or ``'official'`` (for
+            parity checks); see :func:`propagate_mask`.
     """
 
     def __init__(self,

@@ -35,10 +35,9 @@ def check_point_cloud(points: Tensor, name: str = 'points') -> None:
         points (Tensor): the cloud to check.
         name (str): the argument name used in the message.
     """
-    if not torch.is_tensor(points) or points.dim() != 3 or (points.shape[-1]
-                                                            != 3):
-        shape = tuple(
-            points.shape) if torch.is_tensor(points) else type(points).__name__
+    is_tensor = torch.is_tensor(points)
+    if not is_tensor or points.dim() != 3 or points.shape[-1] != 3:
+        shape = tuple(points.shape) if is_tensor else type(points).__name__
         raise ValueError(f'{name} must be a [B, N, 3] tensor, got {shape}')
     if not points.is_floating_point():
         raise ValueError(f'{name} must be floating point, got {points.dtype}')
