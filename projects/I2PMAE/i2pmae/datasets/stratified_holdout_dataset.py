@@ -11,8 +11,6 @@ from mmengine.registry import DefaultScope
 from ..evaluation.stratified_holdout import stratified_holdout
 from .samplers import SeededIndex
 
-__all__ = ['StratifiedHoldoutDataset']
-
 
 @DATASETS.register_module()
 class StratifiedHoldoutDataset:

@@ -6,18 +6,14 @@ from typing import Iterator
 import numpy as np
 import torch
 
-__all__ = ['isolated_rng']
-
 
 @contextmanager
 def isolated_rng(seed: int) -> Iterator[None]:
     """Seed python's ``random``, numpy's and torch's global CPU RNGs.
 
-    Inside the block the three global generators start from ``seed``; on
-    exit their previous states are restored, so code around the block draws
-    exactly what it would have drawn without it. Only torch's CPU generator
-    is touched (CUDA generators keep their state), which is what data
-    pipelines use.
+    On exit their previous states are restored, so code around the block
+    draws what it would have drawn without it. CUDA generators (unused by
+    data pipelines) are not touched.
 
     Args:
         seed (int): seed in ``[0, 2**32)``.

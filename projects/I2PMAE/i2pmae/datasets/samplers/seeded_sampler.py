@@ -5,8 +5,6 @@ import numpy as np
 from mmdet3d.registry import DATA_SAMPLERS
 from mmengine.dataset import DefaultSampler
 
-__all__ = ['SeededIndex', 'SeededSampler', 'SAMPLE_SEED_STREAM']
-
 #: spawn-key tag of the per-sample seed stream (keeps it apart from the
 #: other streams derived from the same run seed)
 SAMPLE_SEED_STREAM = 1
@@ -15,12 +13,10 @@ SAMPLE_SEED_STREAM = 1
 class SeededIndex(int):
     """A dataset index that carries the seed of its sample's randomness.
 
-    Behaves as the plain ``int`` index everywhere; datasets that know about
-    it (:class:`~..base_point_cloud_dataset.BasePointCloudDataset`) run their
+    Behaves as the plain ``int`` index (arithmetic drops the seed);
+    :class:`~..base_point_cloud_dataset.BasePointCloudDataset` runs its
     pipeline under :attr:`seed`. It pickles with its seed, so it reaches
-    DataLoader worker processes intact. Arithmetic on it returns plain
-    ``int`` (the seed is dropped), e.g. in dataset wrappers that remap
-    indices.
+    DataLoader worker processes intact.
 
     Args:
         index (int): the dataset index.
@@ -46,9 +42,8 @@ class SeededSampler(DefaultSampler):
     Yields the same indices, in the same order, as ``DefaultSampler`` with
     the same arguments, each as a :class:`SeededIndex` whose seed is a pure
     function of (sampler seed, epoch, position in the epoch's global order).
-    A dataset that runs its random transforms under that seed makes every
-    augmentation independent of the DataLoader's worker count, of worker
-    processes' RNG streams and of where a run was resumed.
+    Augmentation run under that seed does not depend on the number of
+    DataLoader workers or on where a run was resumed.
 
     Args:
         dataset (Sized): the dataset.
