@@ -95,13 +95,13 @@ def test_normalize_to_unit_sphere():
     data = sample(cols=6)
     data['points'][:, :3] = data['points'][:, :3] * 5 + 3
     normals = data['points'][:, 3:].copy()
-    out = build(dict(type='PointCloudNormalize'))(data)
+    normalize = build(dict(type='PointCloudNormalize'))
+    out = normalize(data)
     xyz = out['points'][:, :3]
     assert np.allclose(xyz.mean(axis=0), 0, atol=1e-5)
     assert np.isclose(np.linalg.norm(xyz, axis=1).max(), 1, atol=1e-6)
     assert np.array_equal(out['points'][:, 3:], normals)
-    flat = build(dict(type='PointCloudNormalize'))(
-        dict(points=np.ones((5, 3), np.float32)))
+    flat = normalize(dict(points=np.ones((5, 3), np.float32)))
     assert np.array_equal(flat['points'], np.zeros((5, 3)))
 
 

@@ -9,8 +9,8 @@ def indices_with_replacement(num_available: int,
                              num_points: int) -> np.ndarray:
     """Indices that use every point once, then repeat random ones.
 
-    Used when a cloud has fewer points than requested. Draws from numpy's
-    global RNG (seeded by ``mmengine.runner.set_random_seed``).
+    Used when a cloud has fewer points than requested; draws from numpy's
+    global RNG.
 
     Args:
         num_available (int): points in the cloud (> 0).

@@ -1,9 +1,4 @@
-"""Random geometric augmentations of point clouds.
-
-All draw from numpy's global RNG, which ``mmengine.runner.set_random_seed``
-seeds (and mmengine's dataloader worker init re-seeds per worker), so runs
-are reproducible.
-"""
+"""Random geometric augmentations of point clouds (numpy's global RNG)."""
 from typing import Union
 
 import numpy as np
@@ -18,11 +13,10 @@ class PointCloudScaleAndTranslate(BaseTransform):
     """Scale each axis and translate the cloud by random amounts.
 
     xyz becomes ``xyz * s + t`` with ``s ~ U(scale_low, scale_high)`` and
-    ``t ~ U(-translate_range, translate_range)`` drawn per axis (the
-    official classification ranges are 2/3..3/2 and 0.2). With
-    ``isotropic=True`` one scale is shared by the three axes (the
-    ShapeNetPart protocol: 0.8..1.25 and 0.1). Normals are left unchanged,
-    as in the official code.
+    ``t ~ U(-translate_range, translate_range)`` drawn per axis (official
+    classification: 2/3..3/2 and 0.2); ``isotropic=True`` shares one scale
+    (ShapeNetPart: 0.8..1.25 and 0.1). Normals stay unchanged, as in the
+    official code.
 
     Required keys: ``points``. Modified keys: ``points``.
 

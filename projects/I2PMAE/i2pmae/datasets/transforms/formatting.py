@@ -33,11 +33,9 @@ class PackPointCloudInputs(BaseTransform):
     ``Accuracy`` can read it; the part labels use mmdet3d's convention
     (``gt_pts_seg``, a ``PointData``). ``metainfo`` holds the ``meta_keys``.
 
-    With ``collate_fn=dict(type='default_collate')`` (the configs of this
-    package) a batch becomes ``inputs['points']`` ``[B, N, C]`` (stacked;
-    all clouds of a pipeline have the same N) and ``data_samples`` a list of
-    B data samples; with ``pseudo_collate`` ``inputs['points']`` is a list
-    of B ``[N, C]`` tensors.
+    ``default_collate`` (the configs of this package) stacks a batch into
+    ``inputs['points']`` ``[B, N, C]`` and a list of B data samples;
+    ``pseudo_collate`` gives a list of B ``[N, C]`` tensors.
 
     Required keys: ``points``. Optional keys: ``gt_label``,
     ``pts_semantic_mask`` and the ``meta_keys``.

@@ -40,11 +40,9 @@ class PointCloudRandomSample(BaseTransform):
     """Randomly sub-sample (or just shuffle) the points of a cloud.
 
     Without replacement, ``num_points`` distinct points are drawn in random
-    order; a cloud with fewer points keeps all of them and repeats random
-    ones (one warning per transform instance, i.e. per dataset). With
-    ``replace=True`` points are drawn with replacement (the ShapeNetPart
-    protocol). ``num_points=None`` shuffles the whole cloud. Uses numpy's
-    global RNG, which ``mmengine.runner.set_random_seed`` seeds.
+    order; a smaller cloud keeps all its points and repeats random ones (one
+    warning per transform instance). ``replace=True`` draws with
+    replacement (the ShapeNetPart protocol). Uses numpy's global RNG.
 
     Required keys: ``points``. Modified keys: ``points``,
     ``pts_semantic_mask`` (when present).
@@ -95,10 +93,9 @@ class PointCloudFPSSample(BaseTransform):
     FPS (from the first point) picks ``num_candidates`` points (default
     ``num_points``); when there are more candidates than ``num_points`` a
     random subset of ``num_points`` of them is kept, as the official
-    fine-tuning does (1200 candidates for 1024 points). Clouds with fewer
-    points than ``num_candidates`` use all their points as candidates;
-    clouds with fewer than ``num_points`` are resampled with replacement
-    (one warning per transform instance).
+    fine-tuning does (1200 candidates for 1024 points). Smaller clouds use
+    all their points as candidates, or are resampled with replacement (one
+    warning per transform instance) when smaller than ``num_points``.
 
     Required keys: ``points``. Modified keys: ``points``,
     ``pts_semantic_mask`` (when present).
