@@ -162,15 +162,12 @@ class BasePointCloudDataset(BaseDataset):
             np.ndarray: float32 ``[N, 3]`` (or ``[N, 6]``), a private copy
             that transforms may modify in place.
         """
-        if self.use_normals:
-            if points.shape[1] < 6:
-                raise ValueError(
-                    f'use_normals=True but {sample} of {type(self).__name__} '
-                    f'has {points.shape[1]} columns (expected x, y, z, nx, '
-                    'ny, nz)')
-            points = points[:, :6]
-        else:
-            points = points[:, :3]
+        if self.use_normals and points.shape[1] < 6:
+            raise ValueError(
+                f'use_normals=True but {sample} of {type(self).__name__} '
+                f'has {points.shape[1]} columns (expected x, y, z, nx, ny, '
+                'nz)')
+        points = points[:, :6 if self.use_normals else 3]
         return np.array(points, dtype=np.float32, copy=True)
 
     def load_sample(self, data_info: dict) -> dict:

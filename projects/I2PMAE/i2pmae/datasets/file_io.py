@@ -213,11 +213,10 @@ def load_pickle(path: str, what: str) -> Any:
 def atomic_path(path: str, fsync: bool = False) -> Iterator[str]:
     """Write a file under a temporary name, then rename it to ``path``.
 
-    The caller writes the yielded hidden path ``.<name>.<random>.tmp`` (in
-    the folder of ``path``) with any writer. When the block ends normally it
-    is moved over ``path`` with :func:`os.replace` (atomic on one file
-    system); when it raises (``KeyboardInterrupt`` included) it is removed,
-    so ``path`` never holds a truncated file.
+    The caller writes the yielded hidden path ``.<name>.<random>.tmp`` (next
+    to ``path``) with any writer; it replaces ``path`` (:func:`os.replace`)
+    when the block ends, or is removed when it raises, so ``path`` never
+    holds a truncated file.
 
     Args:
         path (str): destination file.

@@ -79,11 +79,7 @@ class ModelNet40Dataset(BasePointCloudDataset):
         return self.path(name)
 
     def _read_index(self) -> Tuple[List[str], List[int]]:
-        """Read the class list and the split's shape ids.
-
-        Returns:
-            tuple[list[str], list[int]]: shape ids and their labels.
-        """
+        """Read the class list, then the split's shape ids and labels."""
         prefix = f'modelnet{self.num_category}'
         classes = read_lines(
             self.path(f'{prefix}_shape_names.txt'), 'ModelNet class list',
@@ -106,15 +102,7 @@ class ModelNet40Dataset(BasePointCloudDataset):
 
     def _load_cache(self, shape_ids: List[str],
                     labels: List[int]) -> List[np.ndarray]:
-        """Load and check the cache against the split file.
-
-        Args:
-            shape_ids (list[str]): shape ids of the split.
-            labels (list[int]): their labels.
-
-        Returns:
-            list[np.ndarray]: the cached clouds.
-        """
+        """The cached clouds, checked against the split's ids and labels."""
         path = self.cache_file
         content = load_pickle(path, 'ModelNet cache')
         if (not isinstance(content, (list, tuple)) or len(content) != 2

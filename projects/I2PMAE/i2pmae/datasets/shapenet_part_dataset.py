@@ -54,11 +54,7 @@ class ShapeNetPartDataset(BasePointCloudDataset):
         super().__init__(data_root=data_root, split=split, **kwargs)
 
     def _read_categories(self) -> List[tuple]:
-        """Read ``synsetoffset2category.txt``.
-
-        Returns:
-            list[tuple[str, str]]: (category, synset) in file order.
-        """
+        """(category, synset) of ``synsetoffset2category.txt``, in order."""
         path = self.path('synsetoffset2category.txt')
         seg_classes = self._metainfo['seg_classes']
         categories = []
@@ -84,11 +80,7 @@ class ShapeNetPartDataset(BasePointCloudDataset):
         return categories
 
     def _read_split_tokens(self) -> set:
-        """(synset, token) pairs of the split.
-
-        Returns:
-            set[tuple[str, str]]: the split's shapes.
-        """
+        """The split's shapes as (synset, token) pairs."""
         names = ['train', 'val'] if self.split == 'trainval' else [self.split]
         pairs = set()
         for name in names:
