@@ -40,12 +40,10 @@ def tiny_options(data_root):
         f'val_dataloader.dataset.pipeline.1.num_points={POINTS}',
         f'test_dataloader.dataset.pipeline.1.num_points={POINTS}',
     ]
-    for loader in ('train', 'val', 'test'):
-        options += [
-            f'{loader}_dataloader.num_workers=0',
-            f'{loader}_dataloader.dataset.data_root={data_root}'
-        ]
-    return options
+    return options + [
+        f'{loader}_dataloader.{option}' for loader in ('train', 'val', 'test')
+        for option in ('num_workers=0', f'dataset.data_root={data_root}')
+    ]
 
 
 @pytest.fixture(scope='module')
@@ -69,6 +67,14 @@ def random_checkpoint(tmp_path_factory):
     return str(path)
 
 
+def run_tool(cmd):
+    """Run ``cmd`` in the repository; its output (it must succeed)."""
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-3000:]
+    return log
+
+
 def test_two_folds_give_per_fold_results_and_mean_std(fewshot_root,
                                                       random_checkpoint,
                                                       tmp_path):
@@ -78,9 +84,7 @@ def test_two_folds_give_per_fold_results_and_mean_std(fewshot_root,
         '10', '--folds', '0-1', '--load-from', random_checkpoint, '--work-dir',
         str(work), '--cfg-options'
     ] + tiny_options(fewshot_root)
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-3000:]
+    log = run_tool(cmd)
     # progress over folds, each fold from the checkpoint
     assert 'few-shot 5-way 10-shot: fold 1 (2/2) in ' in log
     assert log.count(f'Load checkpoint from {random_checkpoint}') == 2
@@ -127,10 +131,7 @@ def test_two_folds_give_per_fold_results_and_mean_std(fewshot_root,
     assert not [p for p in os.listdir(setting) if p.endswith('.tmp')]
 
     # --resume: finished folds are not trained again, same results
-    proc = subprocess.run(
-        cmd + ['--resume'], cwd=REPO, capture_output=True, text=True)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-3000:]
+    log = run_tool(cmd + ['--resume'])
     assert log.count('resumed epoch: 1, iter: ') == 2
     assert 'Epoch(train)' not in log and 'Epoch(val)' not in log
     again = json.loads((setting / 'fewshot.json').read_text())
@@ -139,23 +140,21 @@ def test_two_folds_give_per_fold_results_and_mean_std(fewshot_root,
 
 
 @pytest.mark.parametrize(
-    'argv, message', [
-        (['configs/i2pmae_finetune_synthetic_modelnet40.py'
-          ], "train_dataloader.dataset (type 'ModelNet40Dataset') has no "
+    'config, extra, message', [
+        ('configs/i2pmae_finetune_synthetic_modelnet40.py', [],
+         "train_dataloader.dataset (type 'ModelNet40Dataset') has no "
          "['way', 'shot', 'fold']: not a few-shot config"),
-        (['--folds', '1-3'], '2 few-shot episode file(s) not found: '
+        (CONFIG, ['--folds', '1-3'], '2 few-shot episode file(s) not found: '
          '{root}/5way_10shot/2.pkl, {root}/5way_10shot/3.pkl'),
-        (['--way', '17'], '--way 17 is more than the 16 outputs of '
+        (CONFIG, ['--way', '17'], '--way 17 is more than the 16 outputs of '
          'model.head.num_classes'),
-        (['--load-from', '{tmp}/missing.pth'], 'checkpoint not found'),
-        (['--cfg-options', 'model.head.num_clases=3'
-          ], 'model.head.num_clases'),
+        (CONFIG, ['--load-from', '{tmp}/missing.pth'], 'checkpoint not found'),
+        (CONFIG, ['--cfg-options', 'model.head.num_clases=3'
+                  ], 'model.head.num_clases'),
     ],
     ids=['not-fewshot', 'missing-folds', 'way', 'checkpoint', 'option'])
-def test_bad_inputs_are_named_before_training(fewshot_root, tmp_path, argv,
-                                              message):
-    config = argv[0] if argv[0].endswith('.py') else CONFIG
-    extra = argv[1:] if argv[0].endswith('.py') else argv
+def test_bad_inputs_are_named_before_training(fewshot_root, tmp_path, config,
+                                              extra, message):
     args = [config, '--way', '5', '--shot', '10', '--folds', '0'] + [
         a.format(tmp=tmp_path) for a in extra
     ] + ['--work-dir', str(tmp_path / 'work'), '--cfg-options'

@@ -7,28 +7,15 @@ For every fold, builds the config with the datasets' ``way``, ``shot`` and
 and reads the fold's validation metrics (the episode's test split) from the
 run's ``vis_data/scalars.json``. Prints per-fold accuracy and mean ± std
 over the folds as a Markdown table and writes them as JSON after every
-fold (atomically: a temporary file renamed over the old one), by default
-to ``WORK_DIR/<way>way_<shot>shot/fewshot.json``.
-
-Usage::
-
-    python tools/fewshot.py CONFIG --way 5 --shot 10 --folds 0-9 \\
-        [--load-from PRETRAINED.pth] [--work-dir DIR] [--resume] \\
-        [--metric accuracy/top1] [--out FILE.json] \\
-        [--cfg-options key=value ...]
+fold (atomically), by default to ``WORK_DIR/<way>way_<shot>shot/
+fewshot.json``; ``--help`` lists the options.
 
 **Which accuracy is reported.** A fold's result is its **last** epoch's
 test-split accuracy (``last``); nothing is selected on the test split. The
-official runner reports each fold's best epoch instead; when the config
-validates more than once (``configs/i2pmae_fewshot_modelnet40.py``: every
-epoch), that number is printed too, as ``best (selected on the same split:
-optimistic)``: it is chosen on the test split it is measured on, so it
-overestimates the accuracy. ± is the sample standard deviation (ddof=1)
-over folds.
-
-``--resume`` continues every fold from the newest checkpoint of its work
-dir (a finished fold is not trained again; its metrics are read from its
-finished run).
+official runner's number, each fold's best epoch, is printed too when the
+config validates more than once, as ``best (selected on the same split:
+optimistic)``: chosen on the split it is measured on, it overestimates the
+accuracy. ± is the sample standard deviation (ddof=1) over folds.
 """
 import argparse
 import gc
@@ -69,14 +56,8 @@ REPORTED = ('last: the test-split accuracy after the last epoch of each fold '
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    """Parse the command line.
-
-    Args:
-        argv (list[str], optional): arguments; None reads ``sys.argv``.
-
-    Returns:
-        argparse.Namespace: the parsed arguments (``folds`` expanded).
-    """
+    """Parse the command line ``argv`` (``sys.argv`` when None); the
+    ``folds`` are expanded to a list of ints."""
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -121,9 +102,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='override config entries of every fold')
     args = parser.parse_args(argv)
     for name in ('way', 'shot'):
-        if getattr(args, name) <= 0:
-            parser.error(f'--{name} must be positive, got '
-                         f'{getattr(args, name)}')
+        value = getattr(args, name)
+        if value <= 0:
+            parser.error(f'--{name} must be positive, got {value}')
     try:
         args.folds = parse_index_ranges(args.folds, 'fold')
         check_metric_pattern(args.metric)
@@ -179,8 +160,7 @@ def check_episodes(cfg: Config, loaders: List[str], way: int, shot: int,
     Args:
         cfg (Config): the loaded config (with the command-line overrides).
         loaders (list[str]): :func:`episode_datasets` of ``cfg``.
-        way (int): classes per episode.
-        shot (int): training shapes per class.
+        way, shot (int): classes per episode, training shapes per class.
         folds (list[int]): the folds to run.
         source (str): the config file, for error messages.
 
@@ -188,18 +168,15 @@ def check_episodes(cfg: Config, loaders: List[str], way: int, shot: int,
         ValueError: ``way`` exceeds the head's ``num_classes``.
         FileNotFoundError: an episode file is missing (lists them all).
     """
-    head = cfg.get('model', {}).get('head', {})
-    num_classes = head.get('num_classes')
+    num_classes = cfg.get('model', {}).get('head', {}).get('num_classes')
     if num_classes is not None and way > num_classes:
         raise ValueError(f'{source}: --way {way} is more than the '
                          f'{num_classes} outputs of model.head.num_classes')
-    missing = []
-    for key in loaders:
-        data_root = cfg[key]['dataset'].get('data_root', '')
-        for fold in folds:
-            path = osp.join(data_root, f'{way}way_{shot}shot', f'{fold}.pkl')
-            if not osp.isfile(path) and path not in missing:
-                missing.append(path)
+    paths = dict.fromkeys(  # in order, without repeats
+        osp.join(cfg[key]['dataset'].get('data_root', ''),
+                 f'{way}way_{shot}shot', f'{fold}.pkl') for key in loaders
+        for fold in folds)
+    missing = [path for path in paths if not osp.isfile(path)]
     if missing:
         raise FileNotFoundError(
             f'{len(missing)} few-shot episode file(s) not found: '
@@ -219,16 +196,12 @@ def fold_config(args: argparse.Namespace, fold: int, work_dir: str,
 
     Returns:
         Config: the fold's config, with a per-fold ``experiment_name`` and
-        no fixed visualizer name (so that the loggers and visualizers of
-        successive folds never share an instance).
+        no fixed visualizer name.
     """
     options = dict(args.cfg_options)
+    episode = dict(way=args.way, shot=args.shot, fold=fold)
     for key in loaders:
-        options.update({
-            f'{key}.dataset.way': args.way,
-            f'{key}.dataset.shot': args.shot,
-            f'{key}.dataset.fold': fold
-        })
+        options.update({f'{key}.dataset.{k}': v for k, v in episode.items()})
     if args.load_from is not None:
         options['load_from'] = args.load_from
     train_args = argparse.Namespace(
@@ -293,9 +266,8 @@ def run_folds(args: argparse.Namespace) -> dict:
     apply_cfg_options(cfg, args.cfg_options)
     loaders = episode_datasets(cfg, args.config)
     check_episodes(cfg, loaders, args.way, args.shot, args.folds, args.config)
-    work_root = args.work_dir or osp.join(
-        'work_dirs',
-        osp.splitext(osp.basename(args.config))[0])
+    stem = osp.splitext(osp.basename(args.config))[0]
+    work_root = args.work_dir or osp.join('work_dirs', stem)
     setting = f'{args.way}way_{args.shot}shot'
     out = args.out or osp.join(work_root, setting, 'fewshot.json')
     result = dict(
@@ -352,9 +324,6 @@ def run_folds(args: argparse.Namespace) -> dict:
 
 def main(argv: Optional[List[str]] = None) -> dict:
     """Run the folds and summarise them.
-
-    Args:
-        argv (list[str], optional): arguments; None reads ``sys.argv``.
 
     Returns:
         dict: the JSON content (see :func:`run_folds`).
