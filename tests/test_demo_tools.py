@@ -41,26 +41,21 @@ def synthetic_root(synthetic_data):
 
 def _svm_options(root):
     h5 = osp.join(root, 'modelnet40_ply_hdf5_2048')
-    return [
-        f'svm_train_dataloader.dataset.data_root={h5}',
-        f'svm_test_dataloader.dataset.data_root={h5}',
-        'svm_train_dataloader.num_workers=0',
-        'svm_test_dataloader.num_workers=0'
-    ]
+    return {
+        f'svm_{split}_dataloader.{key}': value
+        for split in ('train', 'test')
+        for key, value in (('dataset.data_root', h5), ('num_workers', 0))
+    }
 
 
-def _small_model():
+def test_reconstruction_sets_are_what_the_3d_loss_scores():
+    torch.manual_seed(0)
     cfg = Config.fromfile(CONFIG)
     cfg.merge_from_dict(dict(model=SMALL_MODEL))
     with DefaultScope.overwrite_default_scope('mmdet3d'):
         model = MODELS.build(cfg.model)
     model.init_weights()
-    return model.eval()
-
-
-def test_reconstruction_sets_are_what_the_3d_loss_scores():
-    torch.manual_seed(0)
-    model = _small_model()
+    model.eval()
     points = torch.rand(2, 1024, 3) * 2 - 1
     with torch.no_grad():
         out = model.forward_pretrain(points)
@@ -86,6 +81,10 @@ def test_reconstruction_sets_are_what_the_3d_loss_scores():
                                 dim=0)) == len(item['visible'])
         same = item['visible'][:, None] == points[b][None]
         assert same.all(-1).any(1).all()
+        assert torch.allclose(
+            item['chamfer'],
+            chamfer_l2(item['predicted'] - centers[:, None],
+                       item['target'] - centers[:, None]))
     # the plotted predictions are the ones the Chamfer-L2 loss scores
     pred = torch.cat([i['predicted'] - i['centers'][:, None] for i in sets])
     target = torch.cat([i['target'] - i['centers'][:, None] for i in sets])
@@ -93,11 +92,6 @@ def test_reconstruction_sets_are_what_the_3d_loss_scores():
     assert model.head.loss_3d.loss_dst_weight == 1.0
     assert torch.allclose(
         chamfer_l2(pred, target), out['losses']['loss_3d'], atol=1e-6)
-    for item in sets:
-        assert torch.allclose(
-            item['chamfer'],
-            chamfer_l2(item['predicted'] - item['centers'][:, None],
-                       item['target'] - item['centers'][:, None]))
 
 
 def test_visualize_masking_writes_both_figures(synthetic_root, tmp_path,
@@ -162,16 +156,22 @@ def test_visualize_masking_bad_input(args, message, synthetic_root, tmp_path,
     assert not list(tmp_path.iterdir())
 
 
-def _initial_checkpoint(root, seed, path):
-    """The weights a run of the small demo model with ``seed`` starts from,
-    saved as a checkpoint (built by the config's Runner like training)."""
+def _small_cfg(work_dir, **extra):
+    """The demo config with the small model, logging into ``work_dir``."""
     cfg = Config.fromfile(CONFIG)
     cfg.merge_from_dict(
         dict(
             model=SMALL_MODEL,
-            work_dir=str(path.parent / f'build_{seed}'),
-            experiment_name=f'build_{seed}',
-            randomness=dict(seed=seed)))
+            work_dir=str(work_dir),
+            experiment_name=work_dir.name,
+            **extra))
+    return cfg
+
+
+def _initial_checkpoint(seed, path):
+    """The weights a run of the small demo model with ``seed`` starts from,
+    saved as a checkpoint (built by the config's Runner like training)."""
+    cfg = _small_cfg(path.parent / f'build_{seed}', randomness=dict(seed=seed))
     runner = RUNNERS.build(cfg)
     runner.model.init_weights()
     torch.save({'state_dict': runner.model.state_dict(), 'meta': {}}, path)
@@ -192,14 +192,8 @@ class _StopAtTrainStart(Hook):
 
 def test_random_row_weights_are_where_training_starts(synthetic_root,
                                                       tmp_path):
-    initial = _initial_checkpoint(synthetic_root, 3, tmp_path / 'init.pth')
-    cfg = Config.fromfile(CONFIG)
-    cfg.merge_from_dict(
-        dict(
-            model=SMALL_MODEL,
-            work_dir=str(tmp_path / 'train'),
-            experiment_name='train',
-            randomness=dict(seed=3)))
+    initial = _initial_checkpoint(3, tmp_path / 'init.pth')
+    cfg = _small_cfg(tmp_path / 'train', randomness=dict(seed=3))
     cfg.train_dataloader.update(
         num_workers=0,
         persistent_workers=False,
@@ -218,7 +212,8 @@ def test_random_row_weights_are_where_training_starts(synthetic_root,
 def _compare(root, checkpoint, work_dir, capsys):
     rows = svm_vs_random.main([
         CONFIG, checkpoint, '--work-dir',
-        str(work_dir), '--cfg-options', *SMALL_OPTIONS, *_svm_options(root),
+        str(work_dir), '--cfg-options', *SMALL_OPTIONS,
+        *[f'{k}={v}' for k, v in _svm_options(root).items()],
         f'experiment_name={osp.basename(work_dir)}'
     ])
     return rows, capsys.readouterr().out
@@ -227,7 +222,7 @@ def _compare(root, checkpoint, work_dir, capsys):
 def test_svm_vs_random_rows(synthetic_root, tmp_path, capsys):
     # a checkpoint of the run's own initial weights scores like the random
     # row: both rows evaluate the same weights
-    initial = _initial_checkpoint(synthetic_root, 0, tmp_path / 'init0.pth')
+    initial = _initial_checkpoint(0, tmp_path / 'init0.pth')
     rows, out = _compare(synthetic_root, initial, tmp_path / 'same', capsys)
     assert [r['encoder'] for r in rows] == [
         f'pretrained ({initial})', 'random init (seed 0, no training)'
@@ -245,19 +240,11 @@ def test_svm_vs_random_rows(synthetic_root, tmp_path, capsys):
 
     # other weights: the first row is what tools/test.py reports for them,
     # the second row does not depend on the checkpoint
-    other = _initial_checkpoint(synthetic_root, 1, tmp_path / 'init1.pth')
+    other = _initial_checkpoint(1, tmp_path / 'init1.pth')
     rows2, _ = _compare(synthetic_root, other, tmp_path / 'other', capsys)
     assert rows2[1] == dict(rows[1], encoder=rows2[1]['encoder'])
-    cfg = Config.fromfile(CONFIG)
-    cfg.merge_from_dict(
-        dict(
-            model=SMALL_MODEL,
-            work_dir=str(tmp_path / 'test_py'),
-            experiment_name='test_py',
-            load_from=other))
-    for option in _svm_options(synthetic_root):
-        key, value = option.split('=')
-        cfg.merge_from_dict({key: int(value) if value.isdigit() else value})
+    cfg = _small_cfg(tmp_path / 'test_py', load_from=other)
+    cfg.merge_from_dict(_svm_options(synthetic_root))
     metrics = RUNNERS.build(cfg).test()
     assert rows2[0]['svm/accuracy'] == metrics['svm/accuracy']
     assert rows2[0]['svm/C'] == metrics['svm/C']
@@ -271,19 +258,18 @@ def test_svm_vs_random_rows(synthetic_root, tmp_path, capsys):
 
 @pytest.mark.parametrize(
     'config, checkpoint, message', [
-        ('{tmp}/nope.py', 'ckpt', 'config file not found: {tmp}/nope.py'),
+        ('{tmp}/nope.py', '{tmp}/ckpt.pth',
+         'config file not found: {tmp}/nope.py'),
         (CONFIG, '{tmp}/missing.pth',
          'checkpoint not found: {tmp}/missing.pth'),
         (osp.join(REPO, 'configs', 'i2pmae_finetune_synthetic_modelnet40.py'),
-         'ckpt', "test_cfg.type of {config} is 'TestLoop'"),
+         '{tmp}/ckpt.pth', "test_cfg.type of {config} is 'TestLoop'"),
     ],
     ids=['config', 'checkpoint', 'not-svm'])
 def test_svm_vs_random_bad_input(config, checkpoint, message, tmp_path):
-    ckpt = tmp_path / 'ckpt.pth'
-    torch.save({'state_dict': {}, 'meta': {}}, ckpt)
+    torch.save({'state_dict': {}, 'meta': {}}, tmp_path / 'ckpt.pth')
     config = config.format(tmp=tmp_path)
-    checkpoint = str(ckpt) if checkpoint == 'ckpt' else checkpoint.format(
-        tmp=tmp_path)
+    checkpoint = checkpoint.format(tmp=tmp_path)
     with pytest.raises(SystemExit) as exc:
         svm_vs_random.main([config, checkpoint])
     assert str(exc.value).startswith(
@@ -307,18 +293,18 @@ def test_run_demo_refuses_incomplete_data(tmp_path):
     last = (
         data / 'shapenetcore_partanno_segmentation_benchmark_v0_normal' /
         'train_test_split' / 'shuffled_test_file_list.json')
-    for folder in (shapenet / 'ShapeNet-55', shapenet / 'shapenet_pc', h5,
-                   last.parent):
-        folder.mkdir(parents=True)
-    (shapenet / 'ShapeNet-55' / 'train.txt').write_text('a.npy\nb.npy\n')
-    (shapenet / 'ShapeNet-55' / 'test.txt').write_text('c.npy\n')
+    files = {
+        shapenet / 'ShapeNet-55' / 'train.txt': 'a.npy\nb.npy\n',
+        shapenet / 'ShapeNet-55' / 'test.txt': 'c.npy\n',
+        shapenet / 'shapenet_pc' / 'a.npy': '',
+        shapenet / 'shapenet_pc' / 'b.npy': '',
+        shapenet / 'shapenet_pc' / 'c.npy': '',
+        last: '[]',
+    }
     for split in ('train', 'test'):
-        (h5 / f'{split}_files.txt'
-         ).write_text(f'data/modelnet40_ply_hdf5_2048/ply_data_{split}0.h5\n')
-        (h5 / f'ply_data_{split}0.h5').write_bytes(b'')
-    for name in ('a.npy', 'c.npy'):
-        (shapenet / 'shapenet_pc' / name).write_bytes(b'')
-    last.write_text('[]')
+        files[h5 / f'{split}_files.txt'] = (
+            f'data/modelnet40_ply_hdf5_2048/ply_data_{split}0.h5\n')
+        files[h5 / f'ply_data_{split}0.h5'] = ''
     work = tmp_path / 'work'
 
     def refused(missing, cwd=REPO, data_arg=str(data)):
@@ -331,18 +317,18 @@ def test_run_demo_refuses_incomplete_data(tmp_path):
         # nothing ran: no set-up output, no run folder
         assert proc.stdout == '' and not work.exists()
 
-    refused(shapenet / 'shapenet_pc' / 'b.npy')
-    # a relative --data-root is relative to the current folder
-    refused(shapenet / 'shapenet_pc' / 'b.npy', cwd=tmp_path, data_arg='data')
-    (shapenet / 'shapenet_pc' / 'b.npy').write_bytes(b'')
-    (h5 / 'ply_data_test0.h5').unlink()
-    refused(h5 / 'ply_data_test0.h5')
-    (h5 / 'ply_data_test0.h5').write_bytes(b'')
-    (shapenet / 'ShapeNet-55' / 'test.txt').unlink()
-    refused(shapenet / 'ShapeNet-55' / 'test.txt')
-    (shapenet / 'ShapeNet-55' / 'test.txt').write_text('c.npy\n')
-    last.unlink()
-    refused(last)
+    # each file missing from the otherwise complete data is named
+    for missing in (shapenet / 'shapenet_pc' / 'b.npy',
+                    h5 / 'ply_data_test0.h5',
+                    shapenet / 'ShapeNet-55' / 'test.txt', last):
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        missing.unlink()
+        refused(missing)
+        if missing.name == 'b.npy':
+            # a relative --data-root is relative to the current folder
+            refused(missing, cwd=tmp_path, data_arg='data')
 
     proc = _run_demo('--data-root', str(h5 / 'train_files.txt'))
     assert proc.returncode != 0

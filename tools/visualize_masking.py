@@ -1,31 +1,22 @@
 """Pictures of I2P-MAE's pretraining forward: the 2D-guided mask and the
 reconstruction of the masked tokens.
 
-Usage::
-
-    python tools/visualize_masking.py CONFIG [--checkpoint CKPT]
-        [--index 0] [--split train] [--seed 0] [--out masking.png]
-        [--reconstruction reconstruction.png] [--samples 3]
-        [--cfg-options key=value ...]
-
 ``--out`` (the cloud ``--index``): rows are the three projected depth
 images; the teacher's CLS attention of each view; the cloud coloured by the
 back-projected saliency of the top-scale tokens, and the tokens the guided
 mask keeps visible (finest scale, coloured) versus masked (grey).
 
 ``--reconstruction`` (``--samples`` clouds, one row each, from the same
-forward pass: ``--index`` and more spread evenly over the dataset, so
-that an ordered dataset shows different classes): the points of the visible
-finest-scale tokens (what the encoder reads); the ground-truth
-neighbourhoods of the masked tokens at the decoded scale (the 3D target);
-the head's predicted neighbourhoods of those tokens (the points that the
+forward pass: ``--index`` and more spread evenly over the dataset): the
+points of the visible finest-scale tokens (what the encoder reads); the
+ground-truth neighbourhoods of the masked tokens at the decoded scale (the
+3D target); the head's predicted neighbourhoods of those tokens (what the
 Chamfer-L2 loss scores), each placed at its token's centre.
 """
 import argparse
 import os
 import os.path as osp
 import sys
-import tempfile
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -42,17 +33,21 @@ from mmengine.registry import DefaultScope  # noqa: E402
 from mmengine.runner import load_checkpoint  # noqa: E402
 
 import projects.I2PMAE.i2pmae  # noqa: E402,F401
+from projects.I2PMAE.i2pmae.datasets.file_io import atomic_path  # noqa: E402
 from projects.I2PMAE.i2pmae.engine.config_checks import (  # noqa: E402
     CFG_OPTIONS_HELP, ConfigCheckError, apply_cfg_options)
 
-#: colours of the reconstruction figure
+#: colours of the reconstruction figure and their legend entries
 VISIBLE_COLOUR = 'tab:blue'
 TARGET_COLOUR = 'tab:green'
 PREDICTED_COLOUR = 'tab:red'
+LEGEND = ((VISIBLE_COLOUR, 'visible input points'),
+          (TARGET_COLOUR, 'masked neighbourhoods (ground truth)'),
+          (PREDICTED_COLOUR, 'masked neighbourhoods (predicted)'))
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    """Command-line arguments."""
+    """Command-line arguments (usage: ``--help``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='pretraining config')
     parser.add_argument('--checkpoint', help='trained weights (optional)')
@@ -129,13 +124,10 @@ def _frame(ax, extent: np.ndarray, title: str) -> None:
     """Same cube, labels and view for every 3D panel of a figure."""
     centre = extent.mean(0)
     half = (extent[1] - extent[0]).max() / 2
-    for set_lim, axis in ((ax.set_xlim, 0), (ax.set_ylim, 2), (ax.set_zlim,
-                                                               1)):
-        set_lim(centre[axis] - half, centre[axis] + half)
+    x, y, z = [(centre[axis] - half, centre[axis] + half)
+               for axis in (0, 2, 1)]
+    ax.set(xlim=x, ylim=y, zlim=z, xlabel='x', ylabel='z', zlabel='y')
     ax.set_box_aspect((1, 1, 1))
-    ax.set_xlabel('x')
-    ax.set_ylabel('z')
-    ax.set_zlabel('y')
     ax.view_init(elev=20, azim=-60)
     ax.set_title(title, fontsize=9)
 
@@ -147,17 +139,12 @@ def save_figure(fig, path: str) -> None:
         fig (matplotlib.figure.Figure): the figure (closed afterwards).
         path (str): the PNG file.
     """
-    out_dir = osp.dirname(osp.abspath(path))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix='.png')
-    os.close(fd)
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     try:
-        fig.savefig(tmp, dpi=80)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=80, format='png')
     finally:
         plt.close(fig)
-        if osp.exists(tmp):
-            os.remove(tmp)
 
 
 def draw(out: dict, points: torch.Tensor, model, path: str) -> None:
@@ -227,13 +214,11 @@ def reconstruction_sets(out: dict, model) -> List[Dict[str, torch.Tensor]]:
 
     Returns:
         list[dict]: per cloud, ``visible`` ``[P, 3]`` (the distinct points
-        of the visible finest-scale tokens: the encoder's input),
-        ``visible_tokens`` and ``fine_tokens`` (how many finest-scale tokens
-        are visible, of how many), ``centers`` ``[M, 3]`` (the masked
-        tokens at the decoded scale), ``target`` and ``predicted``
-        ``[M, K, 3]`` (their neighbourhoods, absolute coordinates) and
-        ``chamfer`` (the head's 3D loss, Chamfer-L2 by default, of the
-        cloud's masked tokens).
+        of the visible finest-scale tokens), ``visible_tokens`` of
+        ``fine_tokens``, ``centers`` ``[M, 3]`` (the masked tokens at the
+        decoded scale), ``target`` and ``predicted`` ``[M, K, 3]`` (their
+        neighbourhoods, absolute coordinates) and ``chamfer`` (the head's
+        3D loss of the cloud's masked tokens).
     """
     s = model.decoded_scale
     scale, masks, head = out['scales'][s], out['masks'], model.head
@@ -273,10 +258,8 @@ def draw_reconstruction(sets: Sequence[Dict[str, torch.Tensor]],
         visible = item['visible']
         target = item['target'].reshape(-1, 3)
         predicted = item['predicted'].reshape(-1, 3)
-        extent = np.stack([
-            np.concatenate([visible, target]).min(0),
-            np.concatenate([visible, target]).max(0)
-        ])
+        both = np.concatenate([visible, target])
+        extent = np.stack([both.min(0), both.max(0)])
         masked, group = item['target'].shape[:2]
         panels = [
             (None, f'cloud {index}: input, {item["visible_tokens"]} of '
@@ -298,10 +281,7 @@ def draw_reconstruction(sets: Sequence[Dict[str, torch.Tensor]],
             _frame(ax, extent, title)
     handles = [
         plt.Line2D([], [], ls='', marker='o', color=c, label=label)
-        for c, label in ((VISIBLE_COLOUR, 'visible input points'),
-                         (TARGET_COLOUR, 'masked neighbourhoods (ground '
-                          'truth)'), (PREDICTED_COLOUR,
-                                      'masked neighbourhoods (predicted)'))
+        for c, label in LEGEND
     ]
     fig.legend(handles=handles, loc='upper center', ncol=3)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (4.2 * len(sets))))
