@@ -1,39 +1,20 @@
 """Mean ± std over seeds of a config's validation metrics, as a table.
 
-Published numbers are often the best of several seeds; this reports all of
-them. ``run`` trains a config once per seed, one after the other, each with
-``tools/train.py --work-dir WORK_ROOT/seed_S --cfg-options
-randomness.seed=S``; ``read`` takes finished work dirs. Both print a
-Markdown table (one row per run, then mean ± std) and write it as JSON.
-
-Usage::
-
-    python tools/analysis_tools/seed_table.py run CONFIG --seeds 0-2 \\
-        --work-root work_dirs/NAME_seeds [--metric PATTERN] [--resume] \\
-        [--out FILE.json] [--cfg-options key=value ...]
-    python tools/analysis_tools/seed_table.py read WORK_DIR [WORK_DIR ...] \\
-        [--metric PATTERN] [--out FILE.json]
-
-The metrics are read from the latest run of each work dir
-(``<timestamp>/vis_data/scalars.json``, mmengine's log of every
-validation); ``--metric`` is a regular expression searched in the logged
-keys (default ``accuracy/top1``; ``svm/accuracy`` for the linear-SVM
-validation of pretraining, ``accuracy`` for both). Two numbers per
-validation key:
-
-- **last**: the run's last validation, the number to report;
-- **best (selected on the same split: optimistic)**: the highest
-  validation of the run. It is chosen on the split it is measured on, so it
-  overestimates that split's accuracy; it is not an unbiased result.
-
-Runs that score the test split once after training (``FinalTestHook``, in
-the configs that validate on a share held out from the train split) add a
-**test** column per matching key of that test (``<timestamp>/
-<timestamp>.json``; with voting also ``vote/accuracy/top1``).
-
-± is the sample standard deviation (ddof=1). The JSON (default
+``run CONFIG --seeds 0-2 --work-root DIR`` trains a config once per seed,
+one after the other, each with ``tools/train.py --work-dir DIR/seed_S
+--cfg-options randomness.seed=S``; ``read WORK_DIR ...`` takes finished work
+dirs. Both print a Markdown table (one row per run, then mean ± std, the
+sample standard deviation) and write it as JSON (default
 ``WORK_ROOT/seed_table.json``, or ``seed_table.json`` in the work dirs'
-common folder) holds every run's values and steps and the summaries.
+common folder).
+
+The metrics matching ``--metric`` (a regular expression, default
+``accuracy/top1``) are read from the latest run of each work dir
+(``<timestamp>/vis_data/scalars.json``). Per key: **last**, the run's last
+validation, the number to report; **best (selected on the same split:
+optimistic)**, the highest validation, chosen on the split it is measured
+on, so it overestimates it. Runs that score the test split once after
+training (``FinalTestHook``) add a **test** column.
 """
 import argparse
 import os.path as osp
@@ -55,21 +36,13 @@ TRAIN_TOOL = osp.join(REPO_ROOT, 'tools', 'train.py')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    """Parse the command line.
-
-    Args:
-        argv (list[str], optional): arguments; None reads ``sys.argv``.
-
-    Returns:
-        argparse.Namespace: the parsed arguments.
-    """
+    """Parse the command line ``argv`` (``sys.argv`` when None)."""
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest='mode', required=True)
     run = sub.add_parser(
-        'run', help='train CONFIG once per seed, then '
-        'summarise')
+        'run', help='train CONFIG once per seed, then summarise')
     run.add_argument('config', help='config file')
     run.add_argument(
         '--seeds', nargs='+', required=True, help='seeds: 0 1 2, 0-4 or 0-2,7')
@@ -109,18 +82,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
             args.seeds = parse_index_ranges(args.seeds, 'seed')
     except argparse.ArgumentTypeError as err:
         parser.error(str(err))
-    if args.mode == 'run':
-        if any(opt.startswith('randomness.seed=') for opt in args.cfg_options):
-            parser.error('--cfg-options must not set randomness.seed: the '
-                         'tool sets it for every seed')
+    if args.mode == 'run' and any(
+            opt.startswith('randomness.seed=') for opt in args.cfg_options):
+        parser.error('--cfg-options must not set randomness.seed: the '
+                     'tool sets it for every seed')
     return args
 
 
-def train_seed(config: str,
-               seed: int,
-               work_dir: str,
-               cfg_options: List[str],
-               resume: bool = False) -> None:
+def train_seed(config: str, seed: int, work_dir: str, cfg_options: List[str],
+               resume: bool) -> None:
     """Train ``config`` with one seed through ``tools/train.py``.
 
     The run's output goes to this process's stdout/stderr.
@@ -131,7 +101,7 @@ def train_seed(config: str,
         work_dir (str): the run's work dir.
         cfg_options (list[str]): extra ``key=value`` overrides.
         resume (bool): pass ``--resume`` (continue from the work dir's last
-            checkpoint, or start a new run when there is none).
+            checkpoint, if any).
 
     Raises:
         SystemExit: the training exited with an error (names the seed, its
@@ -148,12 +118,8 @@ def train_seed(config: str,
                          '--resume to keep the finished seeds\' checkpoints)')
 
 
-def summarise(work_dirs: List[str],
-              names: List[str],
-              pattern: str,
-              out: str,
-              digits: int = 2,
-              extra: Optional[dict] = None) -> dict:
+def summarise(work_dirs: List[str], names: List[str], pattern: str, out: str,
+              digits: int, extra: dict) -> dict:
     """Read the runs, print the Markdown table and write the JSON.
 
     Args:
@@ -162,8 +128,7 @@ def summarise(work_dirs: List[str],
         pattern (str): metric keys to take (regular expression).
         out (str): the JSON file.
         digits (int): decimals in the table.
-        extra (dict, optional): more top-level JSON entries (the config,
-            the seeds).
+        extra (dict): more top-level JSON entries (the config, the seeds).
 
     Returns:
         dict: the JSON content.
@@ -171,8 +136,8 @@ def summarise(work_dirs: List[str],
     runs = [read_run_metrics(d, pattern) for d in work_dirs]
     summary = aggregate_runs(runs, names)
     print(markdown_table(runs, names, summary, 'run', digits))
-    result = dict(extra or {})
-    result.update(
+    result = dict(
+        extra,
         metric_pattern=pattern,
         std=STD_NOTE,
         columns=COLUMN_LABELS,
@@ -186,9 +151,6 @@ def summarise(work_dirs: List[str],
 def main(argv: Optional[List[str]] = None) -> dict:
     """Run or read the seeds and summarise them.
 
-    Args:
-        argv (list[str], optional): arguments; None reads ``sys.argv``.
-
     Returns:
         dict: the JSON content (see :func:`summarise`).
     """
@@ -196,9 +158,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if args.mode == 'run':
         if not osp.isfile(args.config):
             raise SystemExit(f'error: config file not found: {args.config}')
-        work_dirs = [
-            osp.join(args.work_root, f'seed_{seed}') for seed in args.seeds
-        ]
+        names = [f'seed_{seed}' for seed in args.seeds]
+        work_dirs = [osp.join(args.work_root, name) for name in names]
         for i, (seed, work_dir) in enumerate(zip(args.seeds, work_dirs)):
             print(
                 f'seed_table: seed {seed} ({i + 1}/{len(args.seeds)}) in '
@@ -206,7 +167,6 @@ def main(argv: Optional[List[str]] = None) -> dict:
                 flush=True)
             train_seed(args.config, seed, work_dir, args.cfg_options,
                        args.resume)
-        names = [f'seed_{seed}' for seed in args.seeds]
         out = args.out or osp.join(args.work_root, 'seed_table.json')
         extra = dict(config=args.config, seeds=args.seeds)
     else:
@@ -214,9 +174,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
         names = [osp.basename(osp.normpath(d)) for d in work_dirs]
         if len(set(names)) < len(names):
             names = [osp.normpath(d) for d in work_dirs]
-        out = args.out or osp.join(
-            osp.commonpath([osp.abspath(d)
-                            for d in work_dirs]), 'seed_table.json')
+        common = osp.commonpath([osp.abspath(d) for d in work_dirs])
+        out = args.out or osp.join(common, 'seed_table.json')
         extra = {}
     try:
         return summarise(work_dirs, names, args.metric, out, args.digits,

@@ -9,11 +9,6 @@ then with the initial weights a training run of the config starts from
 Markdown table of ``svm/accuracy`` and ``svm/C`` and writes the rows to
 ``WORK_DIR/svm_vs_random.json``.
 
-Usage::
-
-    python tools/analysis_tools/svm_vs_random.py CONFIG CHECKPOINT \\
-        [--work-dir DIR] [--cfg-options [+]key=value ...]
-
 Pass the config of the pretraining run (the copy in its work dir holds
 every override the run was given). ``--work-dir`` defaults to a
 ``svm_vs_random`` folder beside the checkpoint.
@@ -46,14 +41,7 @@ METRIC_KEYS = ('svm/accuracy', 'svm/C')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    """Parse the command line.
-
-    Args:
-        argv (list[str], optional): arguments; None reads ``sys.argv``.
-
-    Returns:
-        argparse.Namespace: the parsed arguments.
-    """
+    """Parse the command line ``argv`` (``sys.argv`` when None)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='pretraining config file')
     parser.add_argument('checkpoint', help='pretrained checkpoint')
@@ -142,35 +130,26 @@ def compare(cfg: Config) -> List[Dict]:
     ]
 
 
-def markdown_table(rows: Sequence[Dict],
-                   keys: Sequence[str] = METRIC_KEYS) -> str:
+def markdown_table(rows: Sequence[Dict]) -> str:
     """Rows of :func:`compare` as a Markdown table.
 
     Args:
         rows (Sequence[dict]): ``encoder`` and the metric values.
-        keys (Sequence[str]): the metric columns.
 
     Returns:
         str: the table (accuracy in percent with two decimals, C as
         written by the metric).
     """
-    lines = [
-        '| encoder | ' + ' | '.join(keys) + ' |', '|---|' + '---|' * len(keys)
-    ]
+    accuracy, c = METRIC_KEYS
+    lines = [f'| encoder | {accuracy} | {c} |', '|---|---|---|']
     for row in rows:
-        cells = [
-            f'{row[k]:.2f}' if k.endswith('accuracy') else f'{row[k]:g}'
-            for k in keys
-        ]
-        lines.append(f'| {row["encoder"]} | ' + ' | '.join(cells) + ' |')
+        lines.append(f'| {row["encoder"]} | {row[accuracy]:.2f} | '
+                     f'{row[c]:g} |')
     return '\n'.join(lines)
 
 
 def main(argv=None) -> List[Dict]:
     """Run both evaluations and print the table.
-
-    Args:
-        argv (list[str], optional): arguments; None reads ``sys.argv``.
 
     Returns:
         list[dict]: the rows of :func:`compare`.
