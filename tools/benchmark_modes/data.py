@@ -15,25 +15,26 @@ import tempfile
 import time
 from typing import List
 
-TOOLS_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
-REPO_ROOT = osp.dirname(TOOLS_DIR)
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', '_base_', 'datasets')
 #: data root the synthetic configs point at (relative to the repository)
 SYNTHETIC_ROOT = osp.join('data', 'synthetic')
 #: dataloader keys benchmarked in each config, in this order
 LOADER_KEYS = ('train_dataloader', 'svm_train_dataloader', 'val_dataloader',
                'svm_test_dataloader')
+#: the integer options after ``--configs``: name, default, help
+INT_OPTIONS = (
+    ('--num-workers', 2, None),
+    ('--batch-size', 16, None),
+    ('--num-batches', 8, 'timed batches per loader, after one warm-up batch'),
+    ('--seed', 0, None),
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the options of the ``data`` mode.
-
-    Args:
-        parser (argparse.ArgumentParser): the mode's sub-parser.
-    """
+    """Add the options of the ``data`` mode to its sub-parser ``parser``."""
     parser.add_argument(
         '--root',
-        default=None,
         help='synthetic data folder written by make_synthetic_shapes.py '
         '(default: generate into a temporary folder)')
     parser.add_argument(
@@ -44,17 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--configs',
         nargs='+',
-        default=None,
         help='config names (e.g. synthetic_modelnet40); default: all '
         'synthetic_*.py dataset configs')
-    parser.add_argument('--num-workers', type=int, default=2)
-    parser.add_argument('--batch-size', type=int, default=16)
-    parser.add_argument(
-        '--num-batches',
-        type=int,
-        default=8,
-        help='timed batches per loader, after one warm-up batch')
-    parser.add_argument('--seed', type=int, default=0)
+    for name, default, text in INT_OPTIONS:
+        parser.add_argument(name, type=int, default=default, help=text)
 
 
 def _rebase(path: str, root: str) -> str:
@@ -100,12 +94,11 @@ def time_loader(dataset, batch_size: int, num_workers: int, num_batches: int,
     from mmengine.dataset import default_collate
     from torch.utils.data import DataLoader, RandomSampler
 
-    generator = torch.Generator().manual_seed(seed)
     sampler = RandomSampler(
         dataset,
         replacement=True,
         num_samples=(num_batches + 1) * batch_size,
-        generator=generator)
+        generator=torch.Generator().manual_seed(seed))
     loader = DataLoader(
         dataset,
         batch_size=batch_size,
@@ -115,18 +108,12 @@ def time_loader(dataset, batch_size: int, num_workers: int, num_batches: int,
     iterator = iter(loader)
     next(iterator)
     start = time.perf_counter()
-    count = 0
-    for batch in iterator:
-        count += len(batch['data_samples'])
+    count = sum(len(batch['data_samples']) for batch in iterator)
     return count / (time.perf_counter() - start)
 
 
 def run(args: argparse.Namespace) -> None:
-    """Benchmark every selected dataset config and print a table.
-
-    Args:
-        args (argparse.Namespace): the parsed options.
-    """
+    """Benchmark every selected dataset config and print a table."""
     from mmdet3d.registry import DATASETS
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
@@ -135,11 +122,9 @@ def run(args: argparse.Namespace) -> None:
     import projects.I2PMAE.i2pmae  # noqa: F401  (registers the datasets)
     from projects.I2PMAE.i2pmae.synthetic import generate_synthetic_datasets
 
-    tmp_dir = None
     root = args.root
     if root is None:
-        tmp_dir = tempfile.mkdtemp(prefix='i2pmae_data_bench_')
-        root = tmp_dir
+        root = tempfile.mkdtemp(prefix='i2pmae_data_bench_')
         start = time.perf_counter()
         generate_synthetic_datasets(
             root, seed=args.seed, per_class=args.per_class)
@@ -150,9 +135,7 @@ def run(args: argparse.Namespace) -> None:
         for path in _config_paths(args.configs):
             cfg = Config.fromfile(path)
             name = osp.splitext(osp.basename(path))[0]
-            for key in LOADER_KEYS:
-                if key not in cfg:
-                    continue
+            for key in [k for k in LOADER_KEYS if k in cfg]:
                 dataset_cfg = cfg[key]['dataset'].to_dict()
                 dataset_cfg['data_root'] = _rebase(dataset_cfg['data_root'],
                                                    root)
@@ -168,8 +151,8 @@ def run(args: argparse.Namespace) -> None:
                     (name, key.replace('_dataloader', ''), dataset_cfg['type'],
                      len(dataset), str(shape), f'{init_s:.2f}', f'{rate:.1f}'))
     finally:
-        if tmp_dir is not None:
-            shutil.rmtree(tmp_dir, ignore_errors=True)
+        if args.root is None:
+            shutil.rmtree(root, ignore_errors=True)
     header = ('config', 'loader', 'dataset', 'size', 'points', 'init s',
               'samples/s')
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(7)]

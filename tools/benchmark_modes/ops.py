@@ -4,11 +4,6 @@ Times the plugin's ``furthest_point_sample`` (N -> S points) and ``knn``
 (k neighbours of the S sampled centres among the N points) against naive
 implementations (FPS looping over the batch, kNN by a full sort of the
 whole distance matrix) and prints the times and the speed-up as a table.
-
-Example::
-
-    python tools/benchmark.py ops --batch-size 32 --num-points 2048 \
-        --num-samples 512 --k 16 --repeats 3 --device cpu
 """
 import argparse
 import statistics
@@ -20,39 +15,25 @@ from torch import Tensor
 
 from projects.I2PMAE.i2pmae.ops import furthest_point_sample, knn
 
+#: the options: name, type, default, help
+OPTIONS = (
+    ('--batch-size', int, 32, 'clouds per batch (B)'),
+    ('--num-points', int, 2048, 'points per cloud (N)'),
+    ('--num-samples', int, 512, 'FPS samples, also the kNN queries (S)'),
+    ('--k', int, 16, 'neighbours per query (k)'),
+    ('--repeats', int, 3, 'timed runs per measurement (after one warm-up '
+     'run); the median is reported'),
+    ('--device', str, 'cpu', 'torch device, e.g. cpu or cuda'),
+    ('--seed', int, 0, 'seed of the random clouds'),
+    ('--threads', int, None, 'torch CPU threads (default: leave torch\'s '
+     'setting)'),
+)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Register the command line options of the ``ops`` mode.
-
-    Args:
-        parser (argparse.ArgumentParser): the mode's sub-parser.
-    """
-    parser.add_argument(
-        '--batch-size', type=int, default=32, help='clouds per batch (B)')
-    parser.add_argument(
-        '--num-points', type=int, default=2048, help='points per cloud (N)')
-    parser.add_argument(
-        '--num-samples',
-        type=int,
-        default=512,
-        help='FPS samples, also the kNN queries (S)')
-    parser.add_argument(
-        '--k', type=int, default=16, help='neighbours per query (k)')
-    parser.add_argument(
-        '--repeats',
-        type=int,
-        default=3,
-        help='timed runs per measurement (after one warm-up run); the '
-        'median is reported')
-    parser.add_argument(
-        '--device', default='cpu', help='torch device, e.g. cpu or cuda')
-    parser.add_argument(
-        '--seed', type=int, default=0, help='seed of the random clouds')
-    parser.add_argument(
-        '--threads',
-        type=int,
-        default=None,
-        help='torch CPU threads (default: leave torch\'s setting)')
+    """Add the options of the ``ops`` mode to its sub-parser ``parser``."""
+    for name, kind, default, text in OPTIONS:
+        parser.add_argument(name, type=kind, default=default, help=text)
 
 
 def naive_furthest_point_sample(points: Tensor, num_samples: int) -> Tensor:
@@ -69,10 +50,7 @@ def naive_furthest_point_sample(points: Tensor, num_samples: int) -> Tensor:
     for cloud in points:
         chosen = torch.zeros(
             num_samples, dtype=torch.long, device=points.device)
-        min_dist = torch.full((cloud.shape[0], ),
-                              float('inf'),
-                              device=points.device,
-                              dtype=points.dtype)
+        min_dist = torch.full_like(cloud[:, 0], float('inf'))
         for i in range(1, num_samples):
             dist = ((cloud - cloud[chosen[i - 1]])**2).sum(-1)
             min_dist = torch.minimum(min_dist, dist)
@@ -126,22 +104,18 @@ def time_call(fn: Callable[[], object], repeats: int,
 
 
 def run(args: argparse.Namespace) -> None:
-    """Time the operators and print the table.
-
-    Args:
-        args (argparse.Namespace): parsed options of :func:`add_arguments`.
-    """
-    for name in ('batch_size', 'num_points', 'num_samples', 'k', 'repeats'):
-        if getattr(args, name) < 1:
-            raise ValueError(f'--{name.replace("_", "-")} must be >= 1, got '
-                             f'{getattr(args, name)}')
+    """Time the operators and print the table."""
+    for name in ('batch_size', 'num_points', 'num_samples', 'k', 'repeats',
+                 'threads'):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ValueError(
+                f'--{name.replace("_", "-")} must be >= 1, got {value}')
     if args.num_samples > args.num_points or args.k > args.num_points:
         raise ValueError(f'--num-samples ({args.num_samples}) and --k '
                          f'({args.k}) must not exceed --num-points '
                          f'({args.num_points})')
     if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError(f'--threads must be >= 1, got {args.threads}')
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     if device.type == 'cuda' and not torch.cuda.is_available():

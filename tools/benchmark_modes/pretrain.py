@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--steps', type=int, default=3, help='timed steps')
     parser.add_argument('--warmup', type=int, default=1, help='untimed steps')
     parser.add_argument(
-        '--device', default='cuda' if (torch.cuda.is_available()) else 'cpu')
+        '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument(
         '--pretrained-teacher',
         action='store_true',
@@ -95,19 +95,16 @@ def run(args: argparse.Namespace) -> None:
     step_times = []
     for step in range(args.warmup + args.steps):
         if step == args.warmup:
+            # the warm-up's backward and optimizer times are dropped
             timer.totals.clear()
             model.stage_timer = timer
         start = time.perf_counter()
         losses = model.forward_pretrain(pts)['losses']
-        with (timer('backward')
-              if step >= args.warmup else contextlib.nullcontext()):
+        with timer('backward'):
             optimizer.zero_grad(set_to_none=True)
             sum(losses.values()).backward()
-        with (timer('optimizer')
-              if step >= args.warmup else contextlib.nullcontext()):
-            optimizer.step()
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
+        with timer('optimizer'):
+            optimizer.step()  # the timer synchronises on leaving
         if step >= args.warmup:
             step_times.append(time.perf_counter() - start)
     model.stage_timer = None

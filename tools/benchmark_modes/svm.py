@@ -17,39 +17,29 @@ import time
 import numpy as np
 import torch
 
+#: the options: name, type, default, help
+OPTIONS = (
+    ('--config', str, 'configs/i2pmae_pretrain.py',
+     'config whose model extracts the features'),
+    ('--num-train', int, 9843, None),
+    ('--num-test', int, 2468, None),
+    ('--num-classes', int, 40, None),
+    ('--num-points', int, 1024, None),
+    ('--batch-size', int, 128, None),
+    ('--extract-limit', int, None,
+     'clouds run through the encoder (default: all on CUDA, 256 on CPU)'),
+    ('--cv-folds', int, 5, None),
+    ('--fixed-c', float, 0.01, 'C of the fixed-C fit'),
+    ('--n-jobs', int, None, 'parallel cross-validation fits (joblib)'),
+    ('--seed', int, 0, None),
+    ('--device', str, 'cuda' if torch.cuda.is_available() else 'cpu', None),
+)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the options of the ``svm`` mode.
-
-    Args:
-        parser (argparse.ArgumentParser): the mode's sub-parser.
-    """
-    parser.add_argument(
-        '--config',
-        default='configs/i2pmae_pretrain.py',
-        help='config whose model extracts the features')
-    parser.add_argument('--num-train', type=int, default=9843)
-    parser.add_argument('--num-test', type=int, default=2468)
-    parser.add_argument('--num-classes', type=int, default=40)
-    parser.add_argument('--num-points', type=int, default=1024)
-    parser.add_argument('--batch-size', type=int, default=128)
-    parser.add_argument(
-        '--extract-limit',
-        type=int,
-        default=None,
-        help='clouds run through the encoder (default: all on CUDA, 256 on '
-        'CPU)')
-    parser.add_argument('--cv-folds', type=int, default=5)
-    parser.add_argument(
-        '--fixed-c', type=float, default=0.01, help='C of the fixed-C fit')
-    parser.add_argument(
-        '--n-jobs',
-        type=int,
-        default=None,
-        help='parallel cross-validation fits (joblib)')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument(
-        '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    """Add the options of the ``svm`` mode to its sub-parser ``parser``."""
+    for name, kind, default, text in OPTIONS:
+        parser.add_argument(name, type=kind, default=default, help=text)
 
 
 def build_encoder(config: str):
@@ -153,11 +143,7 @@ def fill_features(feats: np.ndarray, labels: np.ndarray,
 
 
 def run(args: argparse.Namespace) -> None:
-    """Measure and print the numbers.
-
-    Args:
-        args (argparse.Namespace): the parsed options.
-    """
+    """Measure and print the numbers."""
     from projects.I2PMAE.i2pmae.evaluation import (DEFAULT_C_GRID,
                                                    fit_linear_svm)
 
