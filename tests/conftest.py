@@ -17,6 +17,17 @@ SHARED_ROOT = os.environ.get('I2PMAE_SHARED',
 PARITY_FIXTURE = osp.join(SHARED_ROOT, 'fixtures',
                           'i2pmae_official_parity_small.pt')
 
+#: small ``generate_synthetic_datasets`` settings shared by the tests
+TINY_SYNTHETIC = dict(
+    per_class=2,
+    test_per_class=1,
+    num_points=256,
+    shapenet_points=512,
+    fewshot_points=128,
+    fewshot_folds=1,
+    fewshot_queries=2,
+    show_progress=False)
+
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
@@ -39,12 +50,9 @@ def synthetic_data(tmp_path_factory):
     """Small synthetic datasets, written once per set of arguments.
 
     Returns:
-        Callable: ``synthetic_data(layouts, **kwargs)`` writes
-        ``generate_synthetic_datasets(root, layouts=layouts, **kwargs)``
-        (without progress output) into a new temporary folder the first
-        time it is called with these arguments and returns that folder
-        (str); later calls with the same arguments return the same folder.
-        Tests read the data and never write into it.
+        Callable: ``synthetic_data(layouts, **kwargs)`` returns the folder
+        (str) where ``generate_synthetic_datasets`` wrote these layouts
+        with these arguments; tests read it and never write into it.
     """
     roots = {}
 
@@ -72,10 +80,6 @@ class ToyRegressor(BaseModel):
         if mode == 'loss':
             return dict(loss=((out - data_samples)**2).mean())
         return out
-
-
-requires_cuda = pytest.mark.skipif(
-    not torch.cuda.is_available(), reason='needs a CUDA device')
 
 
 @pytest.fixture(scope='module', autouse=True)

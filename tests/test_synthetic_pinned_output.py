@@ -18,6 +18,7 @@ import re
 import h5py
 import numpy as np
 import pytest
+from conftest import TINY_SYNTHETIC
 
 from projects.I2PMAE.i2pmae.synthetic import (CLASSIFICATION_RECIPES,
                                               CLASSIFICATION_STYLE,
@@ -25,16 +26,7 @@ from projects.I2PMAE.i2pmae.synthetic import (CLASSIFICATION_RECIPES,
                                               SYNTHETIC_LAYOUT, generate_shape,
                                               generate_synthetic_datasets)
 
-TINY = dict(
-    seed=3,
-    per_class=2,
-    test_per_class=1,
-    num_points=256,
-    shapenet_points=512,
-    fewshot_points=128,
-    fewshot_folds=1,
-    fewshot_queries=2,
-    show_progress=False)
+TINY = dict(TINY_SYNTHETIC, seed=3)
 
 #: (style name, recipe name) -> (points digest, normals digest, part label
 #: counts) of ``generate_shape(recipe, 64, default_rng([11, index]), style)``

@@ -11,6 +11,7 @@ import time
 import h5py
 import numpy as np
 import pytest
+from conftest import TINY_SYNTHETIC
 from mmdet3d.registry import DATASETS
 from mmengine.config import Config
 
@@ -25,21 +26,12 @@ from projects.I2PMAE.i2pmae.utils.progress import ProgressReporter
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', '_base_', 'datasets')
 CLI = [sys.executable, 'tools/dataset_converters/make_synthetic_shapes.py']
-TINY = dict(
-    per_class=2,
-    test_per_class=1,
-    num_points=256,
-    shapenet_points=512,
-    fewshot_points=128,
-    fewshot_folds=1,
-    fewshot_queries=2,
-    show_progress=False)
 
 
 @pytest.fixture(scope='module')
 def synthetic_root(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('synthetic'))
-    folders = generate_synthetic_datasets(root, seed=3, **TINY)
+    folders = generate_synthetic_datasets(root, seed=3, **TINY_SYNTHETIC)
     assert set(folders) == set(SYNTHETIC_LAYOUT)
     return root
 
@@ -131,7 +123,8 @@ def test_layouts_are_readable(synthetic_root):
 
 
 def test_generation_is_deterministic(tmp_path):
-    kwargs = dict(TINY, layouts=['shapenet55', 'modelnet_h5', 'fewshot'])
+    kwargs = dict(
+        TINY_SYNTHETIC, layouts=['shapenet55', 'modelnet_h5', 'fewshot'])
     a, b, c = (str(tmp_path / n) for n in 'abc')
     for root, seed in ((a, 5), (b, 5), (c, 6)):
         generate_synthetic_datasets(root, seed=seed, **kwargs)
@@ -289,7 +282,7 @@ def test_failed_write_leaves_no_file_under_the_final_name(
     monkeypatch.setattr(h5py.Group, 'create_dataset', fail_on_second_dataset)
     with pytest.raises(OSError, match='simulated'):
         generate_synthetic_datasets(
-            str(tmp_path), layouts=['modelnet_h5'], **TINY)
+            str(tmp_path), layouts=['modelnet_h5'], **TINY_SYNTHETIC)
     assert calls == ['data', 'normal']
     folder = tmp_path / 'modelnet40_ply_hdf5_2048'
     assert os.listdir(folder) == []  # no h5, no temporary file
