@@ -12,6 +12,11 @@ def _cloud(b=2, n=300, seed=0):
     return torch.randn(b, n, 3, generator=g)
 
 
+def _scales(num_groups, group_sizes, **cloud):
+    """Tokenize ``_cloud(**cloud)`` with the given scales."""
+    return MultiScalePointTokenizer(num_groups, group_sizes)(_cloud(**cloud))
+
+
 def test_tokenizer_shapes_and_nesting():
     tok = MultiScalePointTokenizer([64, 32, 8], [8, 4, 4])
     pts = _cloud()
@@ -75,8 +80,7 @@ def _reference_propagation(top_mask, scales):
 @pytest.mark.parametrize('gen_cls', [RandomMaskGenerator, GuidedMaskGenerator])
 def test_mask_ratio_and_propagation(gen_cls):
     torch.manual_seed(0)
-    tok = MultiScalePointTokenizer([64, 32, 10], [8, 4, 4])
-    scales = tok(_cloud(b=3))
+    scales = _scales([64, 32, 10], [8, 4, 4], b=3)
     gen = gen_cls(mask_ratio=0.8)
     masks = gen(scales, saliency=torch.randn(3, 10))
     assert (masks[-1].sum(1) == 8).all()
@@ -86,8 +90,7 @@ def test_mask_ratio_and_propagation(gen_cls):
 
 
 def test_injected_mask_is_used_and_checked():
-    tok = MultiScalePointTokenizer([64, 10], [8, 4])
-    scales = tok(_cloud())
+    scales = _scales([64, 10], [8, 4])
     top = torch.ones(2, 10, dtype=torch.bool)
     top[:, :2] = False
     masks = RandomMaskGenerator(0.8)(scales, top_mask=top)
@@ -102,8 +105,7 @@ def test_injected_mask_is_used_and_checked():
 
 def test_guided_mask_keeps_salient_tokens():
     torch.manual_seed(0)
-    tok = MultiScalePointTokenizer([64, 20], [8, 4])
-    scales = tok(_cloud())
+    scales = _scales([64, 20], [8, 4])
     saliency = torch.zeros(2, 20)
     saliency[:, :4] = 30.0  # overwhelmingly salient tokens
     masks = GuidedMaskGenerator(0.8)(scales, saliency=saliency)
@@ -117,14 +119,6 @@ def test_guided_mask_keeps_salient_tokens():
 def test_mask_ratio_must_be_open_unit_interval(ratio):
     with pytest.raises(ValueError, match='mask_ratio'):
         RandomMaskGenerator(ratio)
-
-
-def test_propagate_mask_all_visible_top():
-    tok = MultiScalePointTokenizer([64, 16], [8, 4])
-    scales = tok(_cloud())
-    masks = propagate_mask(torch.zeros(2, 16, dtype=torch.bool), scales)
-    ref = _reference_propagation(torch.zeros(2, 16, dtype=torch.bool), scales)
-    assert torch.equal(masks[0], ref[0])
 
 
 def _official_propagation(top_mask, scales):
@@ -144,8 +138,7 @@ def _official_propagation(top_mask, scales):
 
 @pytest.mark.parametrize('gen_cls', [RandomMaskGenerator, GuidedMaskGenerator])
 def test_official_propagation_switch(gen_cls):
-    tok = MultiScalePointTokenizer([64, 32, 10], [8, 4, 4])
-    scales = tok(_cloud(b=3, seed=1))
+    scales = _scales([64, 32, 10], [8, 4, 4], b=3, seed=1)
     official = gen_cls(mask_ratio=0.8, propagation='official')
     stated = gen_cls(mask_ratio=0.8)
     assert stated.propagation == 'stated'
@@ -173,13 +166,15 @@ def test_official_propagation_switch(gen_cls):
     assert quirk_seen > 0
 
 
-def test_official_propagation_all_visible_top_is_stated():
-    tok = MultiScalePointTokenizer([64, 16], [8, 4])
-    scales = tok(_cloud())
+def test_propagation_of_an_all_visible_top():
+    """Both rules agree with their references and with each other."""
+    scales = _scales([64, 16], [8, 4])
     top = torch.zeros(2, 16, dtype=torch.bool)
+    masks = propagate_mask(top, scales)
+    assert torch.equal(masks[0], _reference_propagation(top, scales)[0])
     official = propagate_mask(top, scales, propagation='official')
     assert torch.equal(official[0], _official_propagation(top, scales)[0])
-    assert torch.equal(official[0], propagate_mask(top, scales)[0])
+    assert torch.equal(official[0], masks[0])
 
 
 def test_propagation_mode_is_checked():
@@ -187,8 +182,7 @@ def test_propagation_mode_is_checked():
         RandomMaskGenerator(0.8, propagation='paper')
     with pytest.raises(ValueError, match='propagation'):
         GuidedMaskGenerator(0.8, propagation='Official')
-    tok = MultiScalePointTokenizer([64, 16], [8, 4])
-    scales = tok(_cloud())
+    scales = _scales([64, 16], [8, 4])
+    top = torch.zeros(2, 16, dtype=torch.bool)
     with pytest.raises(ValueError, match='propagation'):
-        propagate_mask(
-            torch.zeros(2, 16, dtype=torch.bool), scales, propagation='x')
+        propagate_mask(top, scales, propagation='x')
