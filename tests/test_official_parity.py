@@ -25,11 +25,15 @@ SHARED_FIXTURES = ('i2pmae_official_parity_small.pt',
                    'i2pmae_official_parity_seed5.pt')
 
 
-def _run_tool(path):
-    return subprocess.run([sys.executable, TOOL, path],
+def _run_tool(*args, tool=TOOL):
+    return subprocess.run([sys.executable, tool, *args],
                           capture_output=True,
                           text=True,
                           cwd=REPO)
+
+
+def _verdict(proc):
+    return proc.stdout.strip().splitlines()[-1]
 
 
 def _line(stdout, key):
@@ -38,11 +42,11 @@ def _line(stdout, key):
     return lines[0]
 
 
-def _shared_fixture(name):
+def _shared_fixture(name, load=False):
     path = osp.join(SHARED_ROOT, 'fixtures', name)
     if not osp.isfile(path):
         pytest.skip(f'parity fixture not found at {path}')
-    return path
+    return torch.load(path, weights_only=False) if load else path
 
 
 # the seed-5 fixture holds kNN groups whose tied neighbours the official
@@ -52,10 +56,8 @@ def _shared_fixture(name):
                         (SHARED_FIXTURES[1], 'reordered near-ties: 4 groups')])
 def test_parity_check_passes_on_shared_fixture(name, near_ties):
     proc = _run_tool(_shared_fixture(name))
-    print(proc.stdout, proc.stderr)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    lines = proc.stdout.strip().splitlines()
-    assert lines[-1] == 'parity: PASS'
+    assert _verdict(proc) == 'parity: PASS'
     for key in ('view_images', 'img_feats', 'img_attn_cls', 'spatial_sals',
                 'centers[2]', 'group_idx[0]', 'neighborhoods[0]', 'masks[0]',
                 'x_vis[0]', 'loss_3d', 'loss_2d', 'svm_feature',
@@ -70,7 +72,7 @@ def test_parity_check_passes_on_shared_fixture(name, near_ties):
 
 @pytest.mark.parametrize('name', SHARED_FIXTURES)
 def test_official_propagation_reproduces_recorded_masks(name):
-    fixture = torch.load(_shared_fixture(name), weights_only=False)
+    fixture = _shared_fixture(name, load=True)
     cfg, rec = fixture['config'], fixture['records']
     tok = MultiScalePointTokenizer(cfg['num_groups'], cfg['group_sizes'])
     scales = tok(fixture['points'].float())
@@ -92,7 +94,7 @@ def test_parity_check_fails_on_tampered_fixture(parity_fixture, tmp_path):
     torch.save(bad, path)
     proc = _run_tool(path)
     assert proc.returncode == 1
-    assert proc.stdout.strip().splitlines()[-1] == 'parity: FAIL'
+    assert _verdict(proc) == 'parity: FAIL'
     assert _line(proc.stdout, 'loss_2d').endswith('NO')
 
 
@@ -121,7 +123,7 @@ def test_parity_check_fails_on_a_changed_neighbour(parity_fixture, tmp_path):
     torch.save(bad, path)
     proc = _run_tool(path)
     assert proc.returncode == 1, proc.stdout
-    assert proc.stdout.strip().splitlines()[-1] == 'parity: FAIL'
+    assert _verdict(proc) == 'parity: FAIL'
     line = _line(proc.stdout, 'group_idx[0]')
     assert ' NO ' in line and '1 groups differ' in line
 
@@ -183,7 +185,7 @@ def test_parity_check_reports_swapped_tied_neighbours(parity_fixture,
     torch.save(tied, path)
     proc = _run_tool(path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.strip().splitlines()[-1] == 'parity: PASS'
+    assert _verdict(proc) == 'parity: PASS'
     line = _line(proc.stdout, 'group_idx[0]')
     assert ' yes ' in line and 'reordered near-ties: 1 groups' in line
     assert ' yes' in _line(proc.stdout, 'neighborhoods[0]')
@@ -191,8 +193,7 @@ def test_parity_check_reports_swapped_tied_neighbours(parity_fixture,
 
 def test_boundary_near_tie_is_reported_and_downstream_uses_it():
     """A tied neighbour ranked across the k-th place changes the set."""
-    fixture = torch.load(
-        _shared_fixture(SHARED_FIXTURES[1]), weights_only=False)
+    fixture = _shared_fixture(SHARED_FIXTURES[1], load=True)
     cfg, rec = fixture['config'], fixture['records']
     points = fixture['points'].float()
     tok = MultiScalePointTokenizer(cfg['num_groups'], cfg['group_sizes'])
@@ -218,8 +219,8 @@ def test_boundary_near_tie_is_reported_and_downstream_uses_it():
     assert rows['neighborhoods[0]'].note == '1 unmatched neighbours left out'
     # downstream runs on the recorded groups
     recorded = RecordedGroupingTokenizer(cfg['num_groups'], cfg['group_sizes'],
-                                         ref_idx)(
-                                             points)
+                                         ref_idx)
+    recorded = recorded(points)
     assert torch.equal(recorded[0].neighborhoods[b, g, k - 1],
                        rec['neighborhoods'][0][b, g, k - 1])
 
@@ -234,8 +235,8 @@ def test_converter_handles_ddp_prefixes_and_clip(parity_fixture):
                                  parity_fixture['clip_openai_state_dict'])
     missing, unexpected = model.load_state_dict(converted, strict=False)
     assert not missing and not unexpected
-    for name, pooling in (('modelnet40', 'mean+max'), ('scanobjectnn',
-                                                       'concat')):
+    poolings = dict(modelnet40='mean+max', scanobjectnn='concat')
+    for name, pooling in poolings.items():
         entry = parity_fixture['finetune'][name]
         converted, kind = convert_official_state_dict(entry['state_dict'])
         assert kind == 'classifier'
@@ -259,16 +260,9 @@ def test_converter_tool_writes_loadable_checkpoint(parity_fixture, tmp_path):
     src = tmp_path / 'official.pth'
     torch.save(dict(base_model=parity_fixture['official_state_dict']), src)
     dst = tmp_path / 'converted.pth'
-    proc = subprocess.run([
-        sys.executable,
-        osp.join(REPO, 'tools', 'model_converters',
-                 'i2pmae_official_to_mm.py'),
-        str(src),
-        str(dst)
-    ],
-                          capture_output=True,
-                          text=True,
-                          cwd=REPO)
+    converter = osp.join(REPO, 'tools', 'model_converters',
+                         'i2pmae_official_to_mm.py')
+    proc = _run_tool(str(src), str(dst), tool=converter)
     assert proc.returncode == 0, proc.stderr
     ckpt = torch.load(dst, weights_only=True)
     assert ckpt['meta']['official_model'] == 'pretrain'
