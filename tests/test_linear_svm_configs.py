@@ -11,24 +11,15 @@ from mmdet3d.registry import DATASETS, MODELS, RUNNERS
 from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-PRETRAIN_CONFIGS = [
-    'i2pmae_pretrain.py', 'i2pmae_pretrain_synthetic.py',
-    'point_m2ae_pretrain.py', 'i2pmae_svm_scanobjectnn_objbg.py',
-    'i2pmae_svm_synthetic_scanobjectnn_objbg.py'
+# pretraining config -> the dataset config whose svm_* dataloaders it uses
+SVM_DATA = [
+    ('i2pmae_pretrain.py', 'modelnet40_svm.py'),
+    ('point_m2ae_pretrain.py', 'modelnet40_svm.py'),
+    ('i2pmae_pretrain_synthetic.py', 'synthetic_modelnet40_svm.py'),
+    ('i2pmae_svm_scanobjectnn_objbg.py', 'scanobjectnn_objbg_svm.py'),
+    ('i2pmae_svm_synthetic_scanobjectnn_objbg.py',
+     'synthetic_scanobjectnn_objbg_svm.py'),
 ]
-# config -> the dataset config whose svm_* dataloaders it must use
-SVM_DATA = {
-    'i2pmae_pretrain.py':
-    'modelnet40_svm.py',
-    'point_m2ae_pretrain.py':
-    'modelnet40_svm.py',
-    'i2pmae_pretrain_synthetic.py':
-    'synthetic_modelnet40_svm.py',
-    'i2pmae_svm_scanobjectnn_objbg.py':
-    'scanobjectnn_objbg_svm.py',
-    'i2pmae_svm_synthetic_scanobjectnn_objbg.py':
-    'synthetic_scanobjectnn_objbg_svm.py',
-}
 # a fast stand-in for the demo encoder (same weights, fewer tokens)
 SMALL_MODEL = 'model.tokenizer.num_groups=[64,32,8]'
 
@@ -37,8 +28,29 @@ def _config(name):
     return Config.fromfile(osp.join(REPO, 'configs', name))
 
 
-@pytest.mark.parametrize('name', PRETRAIN_CONFIGS)
-def test_pretraining_configs_evaluate_with_the_linear_svm(name):
+def _tools_test(checkpoint, work_dir, synthetic_root):
+    """Run tools/test.py on the demo config with the synthetic h5 data."""
+    h5_root = osp.join(synthetic_root, 'modelnet40_ply_hdf5_2048')
+    proc = subprocess.run([
+        sys.executable, 'tools/test.py',
+        'configs/i2pmae_pretrain_synthetic.py',
+        str(checkpoint), '--work-dir',
+        str(work_dir), '--cfg-options', SMALL_MODEL,
+        f'svm_train_dataloader.dataset.data_root={h5_root}',
+        f'svm_test_dataloader.dataset.data_root={h5_root}',
+        'svm_train_dataloader.num_workers=0',
+        'svm_test_dataloader.num_workers=0'
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    return out
+
+
+@pytest.mark.parametrize('name, svm_data', SVM_DATA)
+def test_pretraining_configs_evaluate_with_the_linear_svm(name, svm_data):
     cfg = _config(name)
     assert cfg.val_dataloader == 'svm_train_dataloader'
     assert cfg.val_cfg.type == 'LinearSVMValLoop'
@@ -47,8 +59,7 @@ def test_pretraining_configs_evaluate_with_the_linear_svm(name):
     assert cfg.test_cfg == dict(
         type='LinearSVMTestLoop', fit_dataloader='svm_train_dataloader')
     assert cfg.test_evaluator == dict(type='LinearSVMMetric')
-    data = Config.fromfile(
-        osp.join(REPO, 'configs', '_base_', 'datasets', SVM_DATA[name]))
+    data = _config(osp.join('_base_', 'datasets', svm_data))
     for key in ('svm_train_dataloader', 'svm_test_dataloader'):
         assert cfg[key].to_dict() == data[key].to_dict(), key
     train = cfg.train_cfg
@@ -67,8 +78,7 @@ def test_pretraining_configs_evaluate_with_the_linear_svm(name):
     'modelnet40_svm.py', 'synthetic_modelnet40_svm.py'
 ])
 def test_svm_dataset_configs(name, synthetic_root):
-    cfg = Config.fromfile(
-        osp.join(REPO, 'configs', '_base_', 'datasets', name))
+    cfg = _config(osp.join('_base_', 'datasets', name))
     for key, split in (('svm_train_dataloader', 'train'),
                        ('svm_test_dataloader', 'test')):
         loader = cfg[key]
@@ -111,22 +121,7 @@ def random_demo_checkpoint(tmp_path_factory):
 
 def test_tools_test_prints_the_svm_accuracy(synthetic_root,
                                             random_demo_checkpoint, tmp_path):
-    h5_root = osp.join(synthetic_root, 'modelnet40_ply_hdf5_2048')
-    proc = subprocess.run([
-        sys.executable, 'tools/test.py',
-        'configs/i2pmae_pretrain_synthetic.py', random_demo_checkpoint,
-        '--work-dir',
-        str(tmp_path), '--cfg-options', SMALL_MODEL,
-        f'svm_train_dataloader.dataset.data_root={h5_root}',
-        f'svm_test_dataloader.dataset.data_root={h5_root}',
-        'svm_train_dataloader.num_workers=0',
-        'svm_test_dataloader.num_workers=0'
-    ],
-                          cwd=REPO,
-                          capture_output=True,
-                          text=True)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-3000:]
+    out = _tools_test(random_demo_checkpoint, tmp_path, synthetic_root)
     accuracy = re.findall(r'svm/accuracy: (\d+\.\d\d)\d*\s+svm/C: ([0-9.]+)',
                           out)
     assert len(accuracy) == 1, out[-3000:]
@@ -157,18 +152,16 @@ def test_scanobjectnn_svm_config_scores_its_test_split(synthetic_root,
     assert 0.0 <= metrics['svm/accuracy'] <= 100.0
 
 
-def test_benchmark_svm_mode_prints_throughput_and_fit_times(capsys):
-    sys.path.insert(0, osp.join(REPO, 'tools'))
-    try:
-        from benchmark import main as benchmark
-        benchmark([
-            'svm', '--config',
-            osp.join(REPO, 'configs', 'i2pmae_pretrain_synthetic.py'),
-            '--num-train', '48', '--num-test', '16', '--num-classes', '4',
-            '--batch-size', '4', '--extract-limit', '8', '--device', 'cpu'
-        ])
-    finally:
-        sys.path.remove(osp.join(REPO, 'tools'))
+def test_benchmark_svm_mode_prints_throughput_and_fit_times(
+        capsys, monkeypatch):
+    monkeypatch.syspath_prepend(osp.join(REPO, 'tools'))
+    from benchmark import main as benchmark
+    benchmark([
+        'svm', '--config',
+        osp.join(REPO, 'configs', 'i2pmae_pretrain_synthetic.py'),
+        '--num-train', '48', '--num-test', '16', '--num-classes', '4',
+        '--batch-size', '4', '--extract-limit', '8', '--device', 'cpu'
+    ])
     out = capsys.readouterr().out
     rate = re.search(
         r'feature extraction: 8 clouds in [0-9.]+ s = '
@@ -190,30 +183,14 @@ def test_tools_test_scores_a_converted_official_checkpoint(
     torch.save(
         dict(base_model=parity_fixture['official_state_dict']), official)
     converted = tmp_path / 'converted.pth'
-    subprocess.run([
-        sys.executable, 'tools/model_converters/i2pmae_official_to_mm.py',
-        str(official),
-        str(converted)
-    ],
+    converter = 'tools/model_converters/i2pmae_official_to_mm.py'
+    subprocess.run([sys.executable, converter,
+                    str(official),
+                    str(converted)],
                    cwd=REPO,
                    check=True,
                    capture_output=True)
-    h5_root = osp.join(synthetic_root, 'modelnet40_ply_hdf5_2048')
-    proc = subprocess.run([
-        sys.executable, 'tools/test.py',
-        'configs/i2pmae_pretrain_synthetic.py',
-        str(converted), '--work-dir',
-        str(tmp_path / 'work'), '--cfg-options', SMALL_MODEL,
-        f'svm_train_dataloader.dataset.data_root={h5_root}',
-        f'svm_test_dataloader.dataset.data_root={h5_root}',
-        'svm_train_dataloader.num_workers=0',
-        'svm_test_dataloader.num_workers=0'
-    ],
-                          cwd=REPO,
-                          capture_output=True,
-                          text=True)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-3000:]
+    out = _tools_test(converted, tmp_path / 'work', synthetic_root)
     accuracy = re.findall(r'svm/accuracy: (\d+\.\d\d)', out)
     assert len(accuracy) == 1, out[-3000:]
     assert 0.0 <= float(accuracy[0]) <= 100.0
