@@ -99,17 +99,15 @@ def _scalars(work):
     runs = []
     for path in sorted(
             glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))):
-        steps = {}
         with open(path) as f:
-            for line in f:
-                record = json.loads(line)
-                if 'loss' in record:  # training iterations
-                    steps[record['step']] = {
-                        k: v
-                        for k, v in record.items()
-                        if k.startswith('loss') or k == 'lr'
-                    }
-        runs.append(steps)
+            records = [json.loads(line) for line in f]
+        runs.append({
+            r['step']: {
+                k: v
+                for k, v in r.items() if k.startswith('loss') or k == 'lr'
+            }
+            for r in records if 'loss' in r  # training iterations
+        })
     return runs
 
 
