@@ -10,4 +10,6 @@ _base_ = [
     './_base_/datasets/synthetic_modelnet40.py',
     './_base_/cpu_finetune_runtime.py'
 ]
+# no dropout in the head, as in i2pmae_finetune_synthetic_scanobjectnn.py
+model = dict(head=dict(dropout=0.0))
 train_dataloader = dict(batch_size=8)

@@ -5,8 +5,9 @@ fine-tuning run trained in train mode while every evaluation-mode prediction
 collapsed to one class (the token embeddings' running variance stayed near
 its initial 1 while the batches' variance was 1e-6..1e-3). The synthetic
 fine-tuning configs also use a schedule made for ~100 iterations (encoder
-lr 1e-4, head lr x10, BatchNorm statistics recomputed by PreciseBNHook before
-the test); the test below runs that schedule through the Runner.
+lr 1e-4, head lr x10 without dropout, BatchNorm statistics recomputed by
+PreciseBNHook before the test); the test below runs that schedule through the
+Runner.
 """
 import copy
 import os.path as osp
