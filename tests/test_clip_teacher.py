@@ -9,6 +9,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from projects.I2PMAE.i2pmae.models.clip_teacher import CLIPTeacher
+from projects.I2PMAE.i2pmae.utils import half_precision
 
 TINY = dict(
     image_size=224, patch_size=16, width=64, layers=2, heads=2, embed_dim=32)
@@ -290,7 +291,7 @@ def test_bad_images_raise():
 @pytest.mark.gpu
 @pytest.mark.skipif(
     not torch.cuda.is_available(), reason='needs a CUDA device')
-@pytest.mark.parametrize('precision', ['fp32', 'fp16', 'bf16'])
+@pytest.mark.parametrize('precision', ['fp32', 'fp16', 'bf16', 'auto'])
 def test_cuda_precisions(parity_fixture, fixture_images, precision):
     teacher = CLIPTeacher(
         pretrained=parity_fixture['clip_openai_state_dict'],
@@ -316,3 +317,24 @@ def test_embed_dim_argument_and_outer_autocast():
     with torch.autocast('cpu', dtype=torch.bfloat16):
         feats_amp, attn_amp = teacher(images)
     assert torch.equal(feats, feats_amp) and torch.equal(attn, attn_amp)
+
+
+@pytest.mark.parametrize('fast_bf16', [False, True])
+def test_cpu_precisions(monkeypatch, fast_bf16):
+    monkeypatch.setattr(half_precision, 'cpu_has_fast_bfloat16',
+                        lambda: fast_bf16)
+    teacher = CLIPTeacher(
+        pretrained=None, vision_cfg=dict(TINY, image_size=32))
+    images = torch.randn(2, 3, 32, 32)
+    outputs = {}
+    for precision in ('fp32', 'bf16', 'auto'):
+        teacher.precision = precision
+        outputs[precision] = teacher(images)
+        assert all(t.dtype == torch.float32 for t in outputs[precision])
+    for ref, half in zip(outputs['fp32'], outputs['bf16']):
+        assert not torch.equal(ref, half)
+        assert relative_error(half, ref)[1] < 5e-2
+    # auto: bf16 where the CPU multiplies it natively, float32 elsewhere
+    expected = outputs['bf16' if fast_bf16 else 'fp32']
+    for out, ref in zip(outputs['auto'], expected):
+        assert torch.equal(out, ref)

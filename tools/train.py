@@ -36,7 +36,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         'one in the work dir when no path is given (a fresh run when there '
         'is none)')
     parser.add_argument(
-        '--amp', action='store_true', help='mixed-precision training')
+        '--amp',
+        action='store_true',
+        help='mixed-precision training: float16 with dynamic loss scaling '
+        'on CUDA, bfloat16 on CPU (MixedPrecisionOptimWrapper)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, help=CFG_OPTIONS_HELP)
     parser.add_argument(
@@ -84,8 +87,8 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        cfg.optim_wrapper.type = 'MixedPrecisionOptimWrapper'
+        cfg.optim_wrapper.setdefault('dtype', 'auto')
     if args.resume == 'auto':
         found = find_resumable_checkpoint(cfg.work_dir)
         if found is None:

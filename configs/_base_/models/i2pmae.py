@@ -14,12 +14,13 @@ model = dict(
         group_sizes=[16, 8, 8]),
     mask_generator=dict(type='GuidedMaskGenerator', mask_ratio=0.8),
     projector=dict(type='MultiViewDepthProjector', image_size=224),
-    # fp16 autocast on CUDA, like the official fp16 CLIP (fp32 on CPU)
+    # half precision where it is fast: fp16 autocast on CUDA like the
+    # official fp16 CLIP, bf16 on CPUs with AMX / AVX512-BF16, else fp32
     teacher=dict(
         type='CLIPTeacher',
         model_name='ViT-B-16',
         pretrained='openai',
-        precision='fp16'),
+        precision='auto'),
     backbone=dict(
         type='I2PMAEEncoder',
         embed_dims=[96, 192, 384],

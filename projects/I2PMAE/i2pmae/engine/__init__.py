@@ -13,6 +13,7 @@ from .frozen_aware_optim_constructor import (
 from .iteration_seed_hook import IterationSeedHook, iteration_seed
 from .linear_svm_loops import (LinearSVMTestLoop, LinearSVMValLoop,
                                dataloader_from_config)
+from .mixed_precision_optim_wrapper import MixedPrecisionOptimWrapper
 from .resumable_checkpoint import (CorruptCheckpointError,
                                    check_checkpoint_file,
                                    find_resumable_checkpoint)
@@ -27,5 +28,6 @@ __all__ = [
     'FrozenAwareOptimWrapperConstructor', 'frozen_parameter_counts',
     'ConsoleSummaryRunner', 'LogFileOnly', 'DeviceAwareRunner',
     'resolve_dist_backend', 'extract_features', 'LinearSVMValLoop',
-    'LinearSVMTestLoop', 'dataloader_from_config', 'FinalTestHook'
+    'LinearSVMTestLoop', 'dataloader_from_config', 'FinalTestHook',
+    'MixedPrecisionOptimWrapper'
 ]

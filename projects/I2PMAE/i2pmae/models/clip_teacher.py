@@ -14,10 +14,16 @@ from mmengine.model import BaseModule
 from open_clip.transformer import Attention, CustomResidualAttentionBlock
 from torch import Tensor, nn
 
+from ..utils.half_precision import fast_half_dtype
 from .clip_checkpoint_loader import load_clip_image_tower
 
-#: Autocast dtypes of the ``precision`` argument (CUDA only).
-PRECISIONS = {'fp32': None, 'fp16': torch.float16, 'bf16': torch.bfloat16}
+#: Values of the ``precision`` argument: autocast dtype, or None for off.
+PRECISIONS = {
+    'fp32': lambda device_type: None,
+    'fp16': lambda device_type: torch.float16,
+    'bf16': lambda device_type: torch.bfloat16,
+    'auto': fast_half_dtype,
+}
 
 
 @MODELS.register_module()
@@ -48,9 +54,12 @@ class CLIPTeacher(BaseModule):
             follows the config, the tag, an OpenAI archive or an in-memory
             state dict; a state-dict file cannot tell, so pass ``True`` or
             a ``*-quickgelu`` name for OpenAI weights.
-        precision (str): ``'fp32'`` (default), ``'fp16'`` or ``'bf16'``;
-            the latter two autocast the forward on CUDA (outputs stay
-            float32).
+        precision (str): ``'fp32'`` (default), ``'fp16'`` or ``'bf16'``
+            autocast the forward to that dtype on CUDA and CPU alike;
+            ``'auto'`` picks the device's fast half precision (fp16 on CUDA
+            as the official code, bf16 on CPUs with AMX or AVX512-BF16,
+            float32 on other CPUs, see :func:`fast_half_dtype`). Outputs
+            stay float32.
         cache_dir (str, optional): open_clip cache directory for tags.
         init_cfg (dict, optional): mmengine initialisation config.
     """
@@ -140,19 +149,15 @@ class CLIPTeacher(BaseModule):
         return feats.float(), attn[:, 0, 1:].float()
 
     def _autocast(self, device_type: str):
-        """``fp16`` / ``bf16`` autocast on CUDA, elsewhere autocast off.
+        """Autocast to the ``precision`` dtype of ``device_type``, else off.
 
         Off, an enclosing mixed-precision context cannot change the output.
         """
-        dtype = PRECISIONS[self.precision]
-        if device_type == 'cuda':
-            return torch.autocast(
-                'cuda',
-                dtype=dtype or torch.float16,
-                enabled=dtype is not None)
-        if device_type == 'cpu':
-            return torch.autocast('cpu', enabled=False)
-        return contextlib.nullcontext()
+        if device_type not in ('cuda', 'cpu'):
+            return contextlib.nullcontext()
+        dtype = PRECISIONS[self.precision](device_type)
+        return torch.autocast(
+            device_type, dtype=dtype, enabled=dtype is not None)
 
 
 def _last_block(block: nn.Module, x: Tensor) -> Tuple[Tensor, Tensor]:
