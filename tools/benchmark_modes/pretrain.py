@@ -2,15 +2,21 @@
 
 Builds the model of a config, feeds random unit-sphere clouds and times
 forward + backward + AdamW, split across tokenizer, projection (incl.
-back-projection), teacher, masking, encoder, decoder and losses.
+back-projection), teacher, masking, encoder, decoder and losses. Prints the
+overhead beyond the teacher and the 3D network, and where the peak memory
+comes from: the live memory entering and leaving each stage of the
+warm-up step and how far each stage raised the peak.
 """
 import argparse
 import collections
 import contextlib
+import ctypes
+import ctypes.util
 import resource
 import time
 
 import torch
+from mmengine.config import DictAction
 
 
 class StageTimer:
@@ -39,6 +45,42 @@ class StageTimer:
             self.totals[name] += time.perf_counter() - start
 
 
+class StageMemory:
+    """``memory(name)`` records live memory and peak growth of a stage.
+
+    On CPU the live memory is the resident set size after returning freed
+    heap pages to the system (glibc ``malloc_trim``), on CUDA the allocated
+    bytes; the peak is the process peak RSS or the CUDA allocator's peak.
+
+    Args:
+        device (torch.device): the device the model runs on.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.rows = []
+        libc = ctypes.util.find_library('c')
+        self._trim = getattr(ctypes.CDLL(libc), 'malloc_trim',
+                             None) if libc else None
+
+    def live(self) -> float:
+        """Live memory in MiB (see the class docstring)."""
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize(self.device)
+            return torch.cuda.memory_allocated(self.device) / 2**20
+        if self._trim is not None:
+            self._trim(0)
+        with open('/proc/self/statm') as f:
+            return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        live_in, peak_in = self.live(), _peak_memory_mib(self.device)
+        yield
+        peak_out = _peak_memory_mib(self.device)
+        self.rows.append((name, live_in, self.live(), peak_out - peak_in))
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the ``pretrain`` mode."""
     parser.add_argument(
@@ -56,19 +98,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action='store_true',
         help="load the config's teacher weights instead of a random "
         'teacher of the same architecture')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='config overrides, e.g. model.backbone.with_cp=True')
 
 
-def build_model(config: str, pretrained_teacher: bool):
+def build_model(config: str, pretrained_teacher: bool, cfg_options=None):
     """Build the config's model (teacher randomly initialised by default)."""
     from mmdet3d.registry import MODELS
     from mmengine.config import Config
 
     import projects.I2PMAE.i2pmae  # noqa: F401
+    from projects.I2PMAE.i2pmae.utils.quiet_init import init_weights_quietly
     cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     if cfg.model.get('teacher') and not pretrained_teacher:
         cfg.model.teacher.pretrained = None
     model = MODELS.build(cfg.model)
-    model.init_weights()
+    init_weights_quietly(model)
     return model
 
 
@@ -79,33 +129,57 @@ def _peak_memory_mib(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _train_step(model, optimizer, pts, stage) -> None:
+    """One forward + backward + AdamW step, each part inside ``stage``."""
+    losses = model.forward_pretrain(pts)['losses']
+    with stage('backward'):
+        optimizer.zero_grad(set_to_none=True)
+        sum(losses.values()).backward()
+    with stage('optimizer'):
+        optimizer.step()
+
+
+def _print_memory(memory: StageMemory, device: torch.device) -> None:
+    """The per-stage memory table of the (untimed) first step."""
+    print(f'memory of the first step (MiB; live = '
+          f'{"allocated" if device.type == "cuda" else "RSS after trim"})')
+    print(f'{"part":<12} {"live in":>9} {"live out":>9} {"peak rise":>10}')
+    for name, live_in, live_out, rise in memory.rows:
+        print(f'{name:<12} {live_in:9.0f} {live_out:9.0f} {rise:10.0f}')
+    live = {name: out for name, _, out, _ in memory.rows}
+    kept = live['loss'] - memory.rows[0][1]
+    print(f'kept for backward after the loss: {kept:.0f} MiB over the '
+          f'{memory.rows[0][1]:.0f} MiB before the step (weights, '
+          'optimizer state, libraries)')
+
+
 def run(args: argparse.Namespace) -> None:
-    """Measure and print the table."""
+    """Measure and print the tables."""
     device = torch.device(args.device)
     torch.manual_seed(0)
-    model = build_model(args.config, args.pretrained_teacher).to(device)
+    model = build_model(args.config, args.pretrained_teacher,
+                        args.cfg_options).to(device)
     model.train()
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=1e-3)
-    timer = StageTimer(device)
     pts = torch.randn(args.batch_size, args.num_points, 3, device=device)
     pts = pts / pts.norm(dim=-1, keepdim=True).amax(1, keepdim=True)
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(device)
+    # first step: memory per stage (untimed: trimming the heap costs time)
+    memory = StageMemory(device)
+    model.stage_timer = memory
+    _train_step(model, optimizer, pts, memory)
+    model.stage_timer = None
+    timer = StageTimer(device)
+    no_stage = lambda name: contextlib.nullcontext()  # noqa: E731
     step_times = []
     for step in range(args.warmup + args.steps):
-        if step == args.warmup:
-            # the warm-up's backward and optimizer times are dropped
-            timer.totals.clear()
-            model.stage_timer = timer
+        timed = step >= args.warmup
+        model.stage_timer = timer if timed else None
         start = time.perf_counter()
-        losses = model.forward_pretrain(pts)['losses']
-        with timer('backward'):
-            optimizer.zero_grad(set_to_none=True)
-            sum(losses.values()).backward()
-        with timer('optimizer'):
-            optimizer.step()  # the timer synchronises on leaving
-        if step >= args.warmup:
+        _train_step(model, optimizer, pts, timer if timed else no_stage)
+        if timed:
             step_times.append(time.perf_counter() - start)
     model.stage_timer = None
     n = len(step_times)
@@ -118,6 +192,14 @@ def run(args: argparse.Namespace) -> None:
         ms = timer.totals.get(name, 0.0) / n * 1000
         print(f'{name:<12} {ms:10.1f} {ms / (total * 1000):7.1%}')
     print(f'{"step total":<12} {total * 1000:10.1f}')
+    network = sum(
+        timer.totals.get(k, 0.0)
+        for k in ('teacher', 'encoder', 'decoder', 'loss', 'backward')) / n
+    print(f'overhead beyond the teacher and the 3D network (tokenizer, '
+          f'projection, masking, optimizer, untimed gaps): '
+          f'{(total - network) * 1000:.1f} ms = {1 - network / total:.1%} '
+          'of the step')
+    _print_memory(memory, device)
     kind = 'peak CUDA allocated' if device.type == 'cuda' else (
         'peak process RSS')
     print(f'{kind}: {_peak_memory_mib(device):.0f} MiB')
