@@ -26,17 +26,11 @@ class BiasCorrectedBatchNorm1d(nn.BatchNorm1d):
 
     The batch count is mirrored in a Python integer so that no device-to-host
     synchronisation happens in the forward pass.
-
-    While :attr:`replaying` is True (activation checkpointing recomputes a
-    forward pass during backward) a training-mode forward normalises with
-    the batch statistics as usual but leaves the running statistics alone:
-    they were updated when the pass first ran.
     """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._batches_seen = 0
-        self.replaying = False
 
     def _load_from_state_dict(self, state_dict, prefix, *args,
                               **kwargs) -> None:
@@ -54,13 +48,6 @@ class BiasCorrectedBatchNorm1d(nn.BatchNorm1d):
         Returns:
             Tensor: the normalised input, same shape.
         """
-        if self.training and self.replaying and self.track_running_stats:
-            # the same kernel as the first pass, updating throw-away copies
-            self._check_input_dim(x)
-            return F.batch_norm(x, self.running_mean.clone(),
-                                self.running_var.clone(), self.weight,
-                                self.bias, True, self.momentum or 0.0,
-                                self.eps)
         if not (self.training and self.track_running_stats
                 and self.momentum is not None):
             return super().forward(x)

@@ -1,9 +1,6 @@
 """Mini-PointNet that turns a group of points (or tokens) into one token."""
-import contextlib
-
 import torch
 from torch import Tensor, nn
-from torch.utils.checkpoint import checkpoint
 
 from .bias_corrected_batch_norm import BiasCorrectedBatchNorm1d
 
@@ -21,19 +18,10 @@ class TokenEmbedding(nn.Module):
     Args:
         in_channels (int): channels of each group member.
         out_channels (int): channels of the produced token.
-        with_cp (bool): activation checkpointing: keep only the input for
-            backward and recompute the member-wise features there (the
-            first scale's 512-channel features of every point are most of
-            the pretraining step's memory). Gradients and BatchNorm
-            statistics are the same as without it. Defaults to False.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 out_channels: int,
-                 with_cp: bool = False) -> None:
+    def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
-        self.with_cp = with_cp
         self.in_channels = in_channels
         self.out_channels = out_channels
         if in_channels == 3:
@@ -59,28 +47,6 @@ class TokenEmbedding(nn.Module):
         Returns:
             Tensor: ``[B, G, C_out]`` one token per group.
         """
-        if self.with_cp and self.training and torch.is_grad_enabled():
-            return checkpoint(
-                self._embed,
-                groups,
-                use_reentrant=False,
-                context_fn=lambda:
-                (contextlib.nullcontext(), self._replaying()))
-        return self._embed(groups)
-
-    @contextlib.contextmanager
-    def _replaying(self):
-        """BatchNorm layers keep their running statistics while recomputing."""
-        norms = [m for m in self.modules() if hasattr(m, 'replaying')]
-        for m in norms:
-            m.replaying = True
-        try:
-            yield
-        finally:
-            for m in norms:
-                m.replaying = False
-
-    def _embed(self, groups: Tensor) -> Tensor:
         b, g, k, c = groups.shape
         x = groups.reshape(b * g, k, c).transpose(1, 2)
         x = self.first_conv(x)
