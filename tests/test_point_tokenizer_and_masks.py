@@ -56,7 +56,7 @@ def test_tokenizer_rejects_bad_points():
         tok(torch.randn(2, 300, 2))
     bad = _cloud()
     bad[1, 5, 0] = float('nan')
-    with pytest.raises(ValueError, match=r'NaN/inf.*\[1\]'):
+    with pytest.raises(ValueError, match=r'NaN or infinite.*\[1\]'):
         tok(bad)
     with pytest.raises(ValueError, match='fewer than the first scale'):
         tok(torch.randn(2, 40, 3))

@@ -5,7 +5,8 @@ forward + backward + AdamW, split across tokenizer, projection (incl.
 back-projection), teacher, masking, encoder, decoder and losses. Prints the
 overhead beyond the teacher and the 3D network, and where the peak memory
 comes from: the live memory entering and leaving each stage of the
-warm-up step and how far each stage raised the peak.
+warm-up step and how far each stage raised the peak. On CUDA it counts the
+device-to-host synchronisations of one training step.
 """
 import argparse
 import collections
@@ -14,6 +15,8 @@ import ctypes
 import ctypes.util
 import resource
 import time
+import warnings
+from typing import Optional
 
 import torch
 from mmengine.config import DictAction
@@ -153,6 +156,47 @@ def _print_memory(memory: StageMemory, device: torch.device) -> None:
           'optimizer state, libraries)')
 
 
+def count_host_syncs(model, optimizer, pts: torch.Tensor) -> Optional[int]:
+    """Device-to-host synchronisations of one training step on CUDA.
+
+    The step is the runner's: the data preprocessor (which checks the
+    batch), the loss, backward and the optimizer. Every synchronising CUDA
+    call (``item()``, ``nonzero()``, a copy to the host, ...) raises one
+    warning under ``torch.cuda.set_sync_debug_mode('warn')``; they are
+    counted.
+
+    Args:
+        model (I2PMAE): the model, on ``pts.device``.
+        optimizer (torch.optim.Optimizer): its optimizer.
+        pts (Tensor): ``[B, N, 3]`` clouds.
+
+    Returns:
+        int | None: the count; None when ``pts`` is not on a CUDA device.
+    """
+    if pts.device.type != 'cuda':
+        return None
+    previous = torch.cuda.get_sync_debug_mode()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        torch.cuda.set_sync_debug_mode('warn')
+        try:
+            data = model.data_preprocessor(dict(inputs=dict(points=pts)), True)
+            losses = model.loss(data['inputs'])
+            optimizer.zero_grad(set_to_none=True)
+            sum(losses.values()).backward()
+            optimizer.step()
+        finally:
+            torch.cuda.set_sync_debug_mode(previous)
+    return sum('synchroniz' in str(w.message) for w in caught)
+
+
+def host_syncs_line(model, optimizer, pts: torch.Tensor) -> str:
+    """The printed line of :func:`count_host_syncs`."""
+    syncs = count_host_syncs(model, optimizer, pts)
+    return 'host syncs/step: ' + ('not measured (CUDA only)'
+                                  if syncs is None else str(syncs))
+
+
 def run(args: argparse.Namespace) -> None:
     """Measure and print the tables."""
     device = torch.device(args.device)
@@ -203,3 +247,4 @@ def run(args: argparse.Namespace) -> None:
     kind = 'peak CUDA allocated' if device.type == 'cuda' else (
         'peak process RSS')
     print(f'{kind}: {_peak_memory_mib(device):.0f} MiB')
+    print(host_syncs_line(model, optimizer, pts))

@@ -91,8 +91,9 @@ def bicubic_taps(dst_index: Tensor, in_size: int, out_size: int,
         tuple[Tensor, Tensor]: source indices ``[..., 4]`` (int64, clamped
         to ``[0, in_size - 1]``) and their weights ``[..., 4]``.
     """
-    scale = torch.tensor(
-        in_size, dtype=dtype, device=dst_index.device) / out_size
+    # torch.full, not torch.tensor: no host-to-device copy
+    scale = torch.full(
+        (), in_size, dtype=dtype, device=dst_index.device) / out_size
     # One rounding for ``scale * (d + 0.5) - 0.5``, like the fused
     # multiply-add the compiled kernels use.
     real = (scale.double() * (dst_index.double() + 0.5) - 0.5).to(dtype)

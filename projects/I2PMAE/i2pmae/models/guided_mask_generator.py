@@ -19,6 +19,12 @@ class GuidedMaskGenerator(BaseMaskGenerator):
     replacement and the first ``(1 - mask_ratio) * G`` drawn stay visible, so
     semantically important tokens tend to be kept.
 
+    The draw is the one ``torch.multinomial(probs, G, replacement=False)``
+    makes (the order of ``probs / q`` with ``q ~ Exp(1)``, same random
+    numbers, same result), written out because ``torch.multinomial``
+    checks ``probs`` on the host, a device-to-host synchronisation on
+    CUDA; the softmax needs no such check.
+
     Args:
         mask_ratio (float): share of masked top-scale tokens, in (0, 1).
         temperature (float): softmax temperature (1 = official).
@@ -53,7 +59,8 @@ class GuidedMaskGenerator(BaseMaskGenerator):
             raise ValueError(f'saliency must be a [B, G_top] = {(b, g)} '
                              f'tensor for guided masking, got {got}')
         probs = F.softmax(saliency.float() / self.temperature, dim=1)
-        order = torch.multinomial(probs, g, replacement=False)
+        noise = torch.empty_like(probs).exponential_(1)
+        order = (probs / noise).topk(g, dim=1).indices
         num_keep = g - self.num_masked(g)
         mask = torch.ones(b, g, dtype=torch.bool, device=saliency.device)
         mask.scatter_(1, order[:, :num_keep], False)

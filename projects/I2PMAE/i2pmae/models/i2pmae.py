@@ -14,7 +14,7 @@ from .base_mask_generator import propagate_mask
 from .base_point_model import BasePointModel
 from .build_component import build_component
 from .guided_mask_generator import GuidedMaskGenerator
-from .i2pmae_encoder import pack_visible
+from .token_selection import count_visible, select_rows
 
 
 def _config_value(cfg: dict, key: str):
@@ -192,13 +192,22 @@ class I2PMAE(BasePointModel):
 
     def forward_pretrain(self,
                          points: Tensor,
-                         top_mask: Optional[Tensor] = None) -> Dict:
+                         top_mask: Optional[Tensor] = None,
+                         check_values: bool = True) -> Dict:
         """Run the whole pretraining forward and keep the intermediates.
+
+        Apart from ``check_values``, nothing here reads tensor values on
+        the host except the visible-token counts of the masks, read once
+        (:func:`~.token_selection.count_visible`).
 
         Args:
             points (Tensor): ``[B, N, 3+]`` clouds (only xyz is used).
             top_mask (Tensor, optional): bool ``[B, G_top]`` injected mask
                 (True = masked) instead of a sampled one.
+            check_values (bool): check the coordinates of ``points`` (finite,
+                an extent in every projected view) before using them;
+                :meth:`loss` passes False since the data preprocessor has
+                checked the batch. Defaults to True.
 
         Returns:
             dict: ``scales``, ``images``, ``img_feats``, ``img_attn``,
@@ -207,17 +216,18 @@ class I2PMAE(BasePointModel):
         """
         xyz = points[..., :3].contiguous()
         with self._stage('tokenizer'):
-            scales = self.tokenizer(xyz)
+            scales = self.tokenizer(xyz, check_values=check_values)
         out = dict(scales=scales, saliency=None, targets_2d=None)
         if self.with_teacher:
             with self._stage('projection'):
-                images, meta = self.projector(xyz)
+                images, meta = self.projector(xyz, check_values=check_values)
             with self._stage('teacher'):
                 img_feats, img_attn = self.teacher(images)
             with self._stage('projection'), torch.no_grad():
                 sal_maps = img_attn.reshape(-1, 1, *img_feats.shape[-2:])
                 saliency = self.projector.back_project(
-                    sal_maps, scales[-1].centers, meta).mean(0).squeeze(-1)
+                    sal_maps, scales[-1].centers, meta,
+                    check_values=False).mean(0).squeeze(-1)
             out.update(
                 images=images,
                 img_feats=img_feats,
@@ -226,47 +236,60 @@ class I2PMAE(BasePointModel):
                 projection_meta=meta)
         with self._stage('masking'):
             masks = self.mask_generator(scales, out['saliency'], top_mask)
+            num_visible = count_visible(masks)
         with self._stage('encoder'):
-            enc = self.backbone(scales, masks)
+            enc = self.backbone(scales, masks, num_visible)
         with self._stage('decoder'):
             decoded = self.neck(enc, scales, masks)
         s = self.decoded_scale
         if self.with_teacher:
             with self._stage('projection'), torch.no_grad():
                 out['targets_2d'] = self._visible_2d_targets(
-                    scales[s].neighborhoods_abs, ~masks[s], out['img_feats'],
+                    scales[s].neighborhoods_abs, enc.token_idx[s],
+                    enc.valid[s], sum(num_visible[s]), out['img_feats'],
                     out['projection_meta'])
         with self._stage('loss'):
             losses = self.head.loss(decoded, masks[s], scales[s].neighborhoods,
-                                    out['targets_2d'])
+                                    out['targets_2d'], sum(num_visible[s]))
         out.update(masks=masks, encoder=enc, decoded=decoded, losses=losses)
         return out
 
-    def _visible_2d_targets(self, neighborhoods_abs: Tensor, visible: Tensor,
-                            img_feats: Tensor, meta) -> Tensor:
+    def _visible_2d_targets(self, neighborhoods_abs: Tensor, token_idx: Tensor,
+                            valid: Tensor, num_visible: int, img_feats: Tensor,
+                            meta) -> Tensor:
         """Teacher features of every point of every visible token.
+
+        Args:
+            neighborhoods_abs (Tensor): ``[B, G, K, 3]`` token points.
+            token_idx (Tensor): ``[B, L]`` visible tokens packed first
+                (:func:`~.i2pmae_encoder.pack_visible`).
+            valid (Tensor): bool ``[B, L]``, False on padding.
+            num_visible (int): visible tokens of the batch (True entries
+                of ``valid``).
+            img_feats (Tensor): ``[V * B, C, h, w]`` teacher features.
+            meta (ProjectionMeta): the projection of the batch.
 
         Returns:
             Tensor: ``[L_vis, K, V * C]`` in the order of ``x[visible]``.
         """
         b, g, k, _ = neighborhoods_abs.shape
-        token_idx, valid = pack_visible(visible)
         pts = gather_points_unchecked(
             neighborhoods_abs.reshape(b, g, k * 3), token_idx)
         length = token_idx.shape[1]
-        feats = self.projector.back_project(img_feats,
-                                            pts.reshape(b, length * k, 3),
-                                            meta)  # [V,B,M,C]
+        feats = self.projector.back_project(
+            img_feats, pts.reshape(b, length * k, 3), meta,
+            check_values=False)  # [V,B,M,C]
         v, _, _, c = feats.shape
         feats = feats.permute(1, 2, 0, 3).reshape(b, length, k, v * c)
-        return feats[valid]
+        return select_rows(feats, valid, num_visible)
 
     def loss(self,
              inputs: dict,
              data_samples: Optional[List] = None,
              **kwargs) -> Dict[str, Tensor]:
         """Pretraining losses ``loss_3d`` (and ``loss_2d``)."""
-        return self.forward_pretrain(inputs['points'])['losses']
+        return self.forward_pretrain(
+            inputs['points'], check_values=False)['losses']
 
     def extract_feat(self, points: Tensor) -> Tensor:
         """The linear-SVM feature: max over the top-scale tokens.
@@ -275,12 +298,14 @@ class I2PMAE(BasePointModel):
         fine tokens in no coarser neighbourhood are left out of merging.
 
         Args:
-            points (Tensor): ``[B, N, 3+]``.
+            points (Tensor): ``[B, N, 3+]``, as checked by the data
+                preprocessor (values are not checked again).
 
         Returns:
             Tensor: ``[B, C_top]``.
         """
-        scales = self.tokenizer(points[..., :3].contiguous())
+        scales = self.tokenizer(
+            points[..., :3].contiguous(), check_values=False)
         top = scales[-1].centers
         masks = propagate_mask(
             torch.zeros(top.shape[:2], dtype=torch.bool, device=top.device),

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from ..ops.gather_points import gather_points_unchecked
 from .layers import TokenEmbedding, ViTStage
 from .point_tokenizer import TokenScale
+from .token_selection import count_visible
 
 
 class EncoderOutput(NamedTuple):
@@ -29,21 +30,33 @@ class EncoderOutput(NamedTuple):
     token_idx: List[Tensor]
 
 
-def pack_visible(visible: Tensor) -> tuple:
+def pack_visible(visible: Tensor,
+                 counts: Optional[Sequence[int]] = None) -> tuple:
     """Order each sample's visible tokens first, in index order.
 
     Args:
         visible (Tensor): bool ``[B, G]``.
+        counts (Sequence[int], optional): the number of visible tokens of
+            each sample (:func:`~.token_selection.count_visible`); read
+            from ``visible`` (a device-to-host synchronisation on CUDA)
+            when None.
 
     Returns:
         tuple[Tensor, Tensor]: ``token_idx`` long ``[B, L]`` and ``valid``
         bool ``[B, L]`` where ``L`` is the largest visible count.
     """
-    counts = visible.sum(1)
-    length = int(counts.max())
+    if counts is None:
+        counts = visible.sum(1).tolist()
+    if len(counts) != visible.shape[0]:
+        raise ValueError(f'counts must have one entry per sample (B='
+                         f'{visible.shape[0]}), got {len(counts)}')
+    length = max(counts)
     order = torch.argsort((~visible).to(torch.int8), dim=1, stable=True)
     token_idx = order[:, :length]
-    valid = torch.arange(length, device=visible.device)[None] < counts[:, None]
+    # the flags from the device's own counts (no host-to-device copy)
+    device_counts = visible.sum(1)
+    valid = torch.arange(
+        length, device=visible.device)[None] < device_counts[:, None]
     return token_idx, valid
 
 
@@ -169,11 +182,18 @@ class I2PMAEEncoder(BaseModule):
 
     def _attn_mask(self, s: int, centers: Tensor,
                    valid: Optional[Tensor]) -> Optional[Tensor]:
-        """Bool ``[B, L, L]`` (True = may attend); None: full attention."""
+        """Bool ``[B, L, L]`` (True = may attend); None: full attention.
+
+        Args:
+            s (int): the scale.
+            centers (Tensor): ``[B, L, 3]`` token centres.
+            valid (Tensor, optional): bool ``[B, L]``, False on padding
+                rows; None when there are none.
+        """
         allowed = None
         if self.local_radius[s] > 0:
             allowed = torch.cdist(centers, centers) < self.local_radius[s]
-        if valid is not None and not bool(valid.all()):
+        if valid is not None:
             keys = valid.unsqueeze(1).expand(-1, valid.shape[1], -1)
             allowed = keys if allowed is None else allowed & keys
         if allowed is not None:
@@ -183,9 +203,12 @@ class I2PMAEEncoder(BaseModule):
             allowed = allowed | eye
         return allowed
 
-    def forward(self,
-                scales: Sequence[TokenScale],
-                masks: Optional[Sequence[Tensor]] = None) -> EncoderOutput:
+    def forward(
+        self,
+        scales: Sequence[TokenScale],
+        masks: Optional[Sequence[Tensor]] = None,
+        num_visible: Optional[Sequence[Sequence[int]]] = None
+    ) -> EncoderOutput:
         """Encode.
 
         Args:
@@ -193,6 +216,10 @@ class I2PMAEEncoder(BaseModule):
                 must have ``len(embed_dims)`` scales.
             masks (Sequence[Tensor], optional): bool ``[B, G_s]`` per scale,
                 True = masked (from a mask generator). None = all visible.
+            num_visible (Sequence[Sequence[int]], optional): with
+                ``masks``, the visible tokens of every sample at every scale
+                (:func:`~.token_selection.count_visible`); counted here (one
+                device-to-host synchronisation on CUDA) when None.
 
         Returns:
             EncoderOutput: per-scale features (normalised at
@@ -202,6 +229,11 @@ class I2PMAEEncoder(BaseModule):
             raise ValueError(
                 f'the encoder has {self.num_scales} scales (embed_dims) but '
                 f'got {len(scales)} token scales from the tokenizer')
+        if masks is not None and num_visible is None:
+            num_visible = count_visible(masks)
+        if masks is not None and len(num_visible) != len(masks):
+            raise ValueError(f'num_visible must have one entry per scale '
+                             f'({len(masks)} masks), got {len(num_visible)}')
         feats, valids, token_ids = [], [], []
         full = None
         for s, scale in enumerate(scales):
@@ -216,13 +248,15 @@ class I2PMAEEncoder(BaseModule):
                 valid = torch.ones(
                     b, g, dtype=torch.bool, device=tokens.device)
                 x, centers = tokens, scale.centers
+                padded = False
             else:
-                token_idx, valid = pack_visible(~masks[s])
+                token_idx, valid = pack_visible(~masks[s], num_visible[s])
+                padded = min(num_visible[s]) < max(num_visible[s])
                 vmask = valid.unsqueeze(-1)
                 x = gather_points_unchecked(tokens, token_idx) * vmask
                 centers = gather_points_unchecked(scale.centers,
                                                   token_idx) * vmask
-            attn_mask = self._attn_mask(s, centers, valid)
+            attn_mask = self._attn_mask(s, centers, valid if padded else None)
             x = self.stages[s](x, self.pos_embeds[s](centers), attn_mask)
             if s < self.num_scales - 1:
                 full = x if masks is None else scatter_tokens(

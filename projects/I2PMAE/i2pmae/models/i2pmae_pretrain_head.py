@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from .build_component import build_component
+from .token_selection import select_rows
 
 
 @MODELS.register_module()
@@ -80,7 +81,8 @@ class I2PMAEPretrainHead(BaseModule):
              feats: Tensor,
              mask: Tensor,
              neighborhoods: Tensor,
-             targets_2d: Optional[Tensor] = None) -> Dict[str, Tensor]:
+             targets_2d: Optional[Tensor] = None,
+             num_visible: Optional[int] = None) -> Dict[str, Tensor]:
         """Compute the reconstruction losses.
 
         Args:
@@ -90,21 +92,27 @@ class I2PMAEPretrainHead(BaseModule):
             targets_2d (Tensor, optional): ``[L_vis, K, V * F]`` teacher
                 features of every point of every visible token (in the
                 order of ``feats[~mask]``); required when ``with_2d``.
+            num_visible (int, optional): the number of False entries of
+                ``mask`` (visible tokens of the whole batch); counted here
+                (a device-to-host synchronisation on CUDA) when None.
 
         Returns:
             dict[str, Tensor]: ``loss_3d`` (and ``loss_2d``).
         """
-        c = feats.shape[-1]
-        masked = feats[mask].reshape(-1, c)
-        pred_3d = self.rec_3d(masked).reshape(masked.shape[0], -1, 3)
+        if num_visible is None:
+            num_visible = int((~mask).sum())
+        num_masked = mask.numel() - num_visible
+        masked = select_rows(feats, mask, num_masked)
+        pred_3d = self.rec_3d(masked).reshape(num_masked, -1, 3)
         losses = dict(
-            loss_3d=self.point_set_loss(pred_3d, neighborhoods[mask]))
+            loss_3d=self.point_set_loss(
+                pred_3d, select_rows(neighborhoods, mask, num_masked)))
         if self.with_2d:
             if targets_2d is None:
                 raise ValueError('targets_2d is required when the head '
                                  'reconstructs 2D semantics')
-            visible = feats[~mask].reshape(-1, c)
-            pred_2d = self.rec_2d(visible).reshape(visible.shape[0],
+            visible = select_rows(feats, ~mask, num_visible)
+            pred_2d = self.rec_2d(visible).reshape(num_visible,
                                                    self.group_size, -1)
             if pred_2d.shape != targets_2d.shape:
                 raise ValueError(

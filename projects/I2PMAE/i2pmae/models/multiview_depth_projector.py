@@ -6,6 +6,7 @@ from mmdet3d.registry import MODELS
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from ..utils.point_cloud_check import check_point_cloud
 from .feature_back_projection import gather_bicubic_upsampled
 
 #: The official view orders: (x, y, z), (z, x, y) and (y, z, x). The first
@@ -113,23 +114,21 @@ class MultiViewDepthProjector(BaseModule):
         return len(self.view_axes)
 
     @staticmethod
-    def _check_xyz(xyz: Tensor, name: str) -> None:
-        """Raise a ValueError unless ``xyz`` is a finite ``[B, N, 3]``."""
-        if not isinstance(xyz, Tensor):
-            raise ValueError(f'{name} must be a Tensor of shape [B, N, 3], '
-                             f'got {type(xyz).__name__}')
-        if xyz.dim() != 3 or xyz.shape[-1] != 3 or 0 in xyz.shape:
+    def _check_xyz(xyz: Tensor, name: str, check_values: bool = True) -> None:
+        """Raise a ValueError unless ``xyz`` is a non-empty ``[B, N, 3]``
+        point cloud (of finite values with ``check_values``)."""
+        check_point_cloud(xyz, name, check_values=check_values)
+        if 0 in xyz.shape:
             raise ValueError(f'{name} must have shape [B, N, 3] with B, N '
                              f'>= 1, got {tuple(xyz.shape)}')
-        if not xyz.is_floating_point():
-            raise ValueError(f'{name} must be a floating-point tensor, got '
-                             f'{xyz.dtype}')
-        if not bool(torch.isfinite(xyz).all()):
-            raise ValueError(f'{name} contains NaN or infinite values')
 
     def _to_views(self, xyz: Tensor) -> Tensor:
         """``[B, N, 3]`` -> ``[V * B, N, 3]`` in each view's axis order."""
-        views = [xyz[..., list(axes)] for axes in self.view_axes]
+        # axis by axis: indexing with a list would copy it to the device
+        views = [
+            torch.stack([xyz[..., a] for a in axes], dim=-1)
+            for axes in self.view_axes
+        ]
         return torch.cat(views, dim=0)
 
     def _pixel_of(self, view_xyz: Tensor, meta: ProjectionMeta) -> Tensor:
@@ -148,11 +147,22 @@ class MultiViewDepthProjector(BaseModule):
         cell = torch.floor((view_xyz[..., :2] - xy_min) / grid).long()
         return cell + 1 + meta.pixel_offset.reshape(vb, 1, 2)
 
-    def forward(self, points: Tensor) -> Tuple[Tensor, ProjectionMeta]:
+    def forward(self,
+                points: Tensor,
+                check_values: bool = True) -> Tuple[Tensor, ProjectionMeta]:
         """Render every cloud from every view.
+
+        A view in which a cloud has no extent in either pixel coordinate
+        is an error with ``check_values``; without, such a view is drawn
+        with pixels of size 1 (every point on the centre pixel), so no
+        division by zero reaches the pixel indices.
 
         Args:
             points (Tensor): ``[B, N, 3]`` point clouds.
+            check_values (bool): check that the coordinates are finite and
+                that every cloud has an extent in every view (device-to-host
+                synchronisations on CUDA); I2PMAE passes False since its
+                data preprocessor has checked the batch. Defaults to True.
 
         Returns:
             tuple[Tensor, ProjectionMeta]: images ``[V * B, C, S, S]``
@@ -160,7 +170,7 @@ class MultiViewDepthProjector(BaseModule):
             with ``C = len(mean)``, and the pixel mapping that
             :meth:`back_project` needs.
         """
-        self._check_xyz(points, 'points')
+        self._check_xyz(points, 'points', check_values)
         num_views, batch = self.num_views, points.shape[0]
         size = self.image_size
         pts = self._to_views(points)  # [VB, N, 3]
@@ -169,14 +179,9 @@ class MultiViewDepthProjector(BaseModule):
         lower = pts.amin(dim=1)
         extent = pts.amax(dim=1) - lower
         grid = extent[:, :2].amax(dim=-1) / (size - 3)  # [VB]
-        flat_views = (grid <= 0).nonzero().flatten().tolist()
-        if flat_views:
-            bad = [(i // batch + 1, i % batch) for i in flat_views]
-            raise ValueError(
-                'points has a degenerate cloud: zero extent in both pixel '
-                f'coordinates of (view, sample) {bad} (views ordered '
-                f'{self.view_axes}); every cloud needs a non-zero extent in '
-                'each view')
+        if check_values:
+            self._check_extent(grid, batch)
+        grid = torch.where(grid > 0, grid, torch.ones_like(grid))
         xy_min = lower[:, :2]
 
         cell = torch.floor(
@@ -212,6 +217,23 @@ class MultiViewDepthProjector(BaseModule):
             image_size=size)
         return images, meta
 
+    def _check_extent(self, grid: Tensor, batch: int) -> None:
+        """Raise a ValueError naming the (view, sample) pairs whose cloud
+        has no extent in either pixel coordinate (``grid`` is 0).
+
+        Args:
+            grid (Tensor): ``[V * B]`` pixel sizes, view-major.
+            batch (int): the number of clouds ``B``.
+        """
+        flat_views = (grid <= 0).nonzero().flatten().tolist()
+        if flat_views:
+            bad = [(i // batch + 1, i % batch) for i in flat_views]
+            raise ValueError(
+                'points has a degenerate cloud: zero extent in both pixel '
+                f'coordinates of (view, sample) {bad} (views ordered '
+                f'{self.view_axes}); every cloud needs a non-zero extent in '
+                'each view')
+
     def _fix_border(self, index: Tensor) -> Tensor:
         """Move pixel indices one step outside the image onto its border;
         indices further out (only with larger splats) are clamped."""
@@ -219,8 +241,11 @@ class MultiViewDepthProjector(BaseModule):
         index = index + (index < 0).long() - (index > size - 1).long()
         return index.clamp(0, size - 1)
 
-    def back_project(self, maps: Tensor, xyz: Tensor,
-                     meta: ProjectionMeta) -> Tensor:
+    def back_project(self,
+                     maps: Tensor,
+                     xyz: Tensor,
+                     meta: ProjectionMeta,
+                     check_values: bool = True) -> Tensor:
         """Sample per-view 2D maps at 3D points.
 
         Equals upsampling ``maps`` to ``S x S`` (bicubic,
@@ -235,6 +260,10 @@ class MultiViewDepthProjector(BaseModule):
                 images of :meth:`forward`.
             xyz (Tensor): ``[B, M, 3]`` points, in the original axis order.
             meta (ProjectionMeta): the mapping returned by :meth:`forward`.
+            check_values (bool): check that the coordinates are finite (a
+                device-to-host synchronisation on CUDA); I2PMAE passes
+                False since its points come from the checked batch.
+                Defaults to True.
 
         Returns:
             Tensor: ``[V, B, M, C]`` sampled values (dtype of ``maps``).
@@ -242,7 +271,7 @@ class MultiViewDepthProjector(BaseModule):
         if not isinstance(meta, ProjectionMeta):
             raise ValueError('meta must be the ProjectionMeta returned by '
                              f'forward(), got {type(meta).__name__}')
-        self._check_xyz(xyz, 'xyz')
+        self._check_xyz(xyz, 'xyz', check_values)
         num_views, batch = meta.num_views, meta.batch_size
         if num_views != self.num_views or xyz.shape[0] != batch:
             raise ValueError(

@@ -123,8 +123,10 @@ class PointClassifier(BasePointModel):
         return cfg
 
     def extract_feat(self, points: Tensor) -> Tensor:
-        """Pooled features ``[B, C]`` (``2C`` for concat pooling)."""
-        scales = self.tokenizer(points[..., :3].contiguous())
+        """Pooled features ``[B, C]`` (``2C`` for concat pooling) of clouds
+        the data preprocessor has checked (values are not checked again)."""
+        scales = self.tokenizer(
+            points[..., :3].contiguous(), check_values=False)
         x = self.norm(self.backbone(scales).feats[-1])
         if self.pooling == 'concat':
             return torch.cat([x.mean(1), x.max(1)[0]], dim=1)

@@ -5,6 +5,8 @@ import torch
 from mmdet3d.registry import MODELS
 from mmengine.model import BaseDataPreprocessor
 
+from ..utils.point_cloud_check import check_point_cloud
+
 
 @MODELS.register_module()
 class PointCloudDataPreprocessor(BaseDataPreprocessor):
@@ -50,5 +52,7 @@ class PointCloudDataPreprocessor(BaseDataPreprocessor):
                              f'{tuple(points.shape)}')
         if self.num_channels is not None:
             points = points[..., :self.num_channels]
-        inputs = dict(inputs, points=points.float())
+        # the models' one value check: they do not check the batch again
+        points = check_point_cloud(points.float(), channels=None)
+        inputs = dict(inputs, points=points)
         return dict(inputs=inputs, data_samples=data.get('data_samples'))

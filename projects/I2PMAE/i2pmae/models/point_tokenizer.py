@@ -1,13 +1,13 @@
 """Multi-scale FPS + kNN tokenisation of point clouds."""
 from typing import List, NamedTuple, Sequence
 
-import torch
 from mmdet3d.registry import MODELS
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from ..ops import furthest_point_sample, knn
 from ..ops.gather_points import gather_points_unchecked
+from ..utils.point_cloud_check import check_point_cloud
 
 
 class TokenScale(NamedTuple):
@@ -25,26 +25,6 @@ class TokenScale(NamedTuple):
     idx: Tensor
     neighborhoods: Tensor
     neighborhoods_abs: Tensor
-
-
-def check_point_cloud(points: Tensor, name: str = 'points') -> None:
-    """Raise one clear ``ValueError`` unless ``points`` is a finite
-    ``[B, N, 3]`` floating tensor.
-
-    Args:
-        points (Tensor): the cloud to check.
-        name (str): the argument name used in the message.
-    """
-    is_tensor = torch.is_tensor(points)
-    if not is_tensor or points.dim() != 3 or points.shape[-1] != 3:
-        shape = tuple(points.shape) if is_tensor else type(points).__name__
-        raise ValueError(f'{name} must be a [B, N, 3] tensor, got {shape}')
-    if not points.is_floating_point():
-        raise ValueError(f'{name} must be floating point, got {points.dtype}')
-    if not torch.isfinite(points).all():
-        bad = (~torch.isfinite(points)).flatten(1).any(1).nonzero().flatten()
-        raise ValueError(f'{name} contains NaN/inf coordinates (batch '
-                         f'items {bad.tolist()})')
 
 
 @MODELS.register_module()
@@ -89,17 +69,23 @@ class MultiScalePointTokenizer(BaseModule):
     def num_scales(self) -> int:
         return len(self.num_groups)
 
-    def forward(self, points: Tensor) -> List[TokenScale]:
+    def forward(self,
+                points: Tensor,
+                check_values: bool = True) -> List[TokenScale]:
         """Tokenise a batch of clouds.
 
         Args:
             points (Tensor): ``[B, N, 3]`` with ``N >= num_groups[0]`` and
                 ``N >= group_sizes[0]``.
+            check_values (bool): check that the coordinates are finite (a
+                device-to-host synchronisation on CUDA); models pass False
+                since their data preprocessor has checked the batch.
+                Defaults to True.
 
         Returns:
             list[TokenScale]: one entry per scale, finest first.
         """
-        check_point_cloud(points)
+        check_point_cloud(points, check_values=check_values)
         n = points.shape[1]
         if n < max(self.num_groups[0], self.group_sizes[0]):
             raise ValueError(
@@ -109,9 +95,10 @@ class MultiScalePointTokenizer(BaseModule):
         scales = []
         xyz = points
         for num_group, group_size in zip(self.num_groups, self.group_sizes):
-            center_idx = furthest_point_sample(xyz, num_group)
+            center_idx = furthest_point_sample(
+                xyz, num_group, check_values=False)
             centers = gather_points_unchecked(xyz, center_idx)
-            _, idx = knn(group_size, xyz, centers)
+            _, idx = knn(group_size, xyz, centers, check_values=False)
             neigh_abs = gather_points_unchecked(xyz, idx)
             scales.append(
                 TokenScale(centers, idx, neigh_abs - centers.unsqueeze(2),

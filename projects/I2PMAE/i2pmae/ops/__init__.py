@@ -2,7 +2,9 @@
 
 Every operator validates its input (one ``ValueError`` naming the argument
 and the expected shape) and returns the same layout and dtype on both
-devices: channels last, int64 indices, squared distances.
+devices: channels last, int64 indices, squared distances. The checks of
+values (finite coordinates, index ranges) synchronise with a CUDA device;
+callers whose inputs are already checked pass ``check_values=False``.
 """
 from .furthest_point_sample import furthest_point_sample
 from .gather_points import gather_points

@@ -1,7 +1,12 @@
 """Input validation shared by the point operators.
 
 Every check raises a single :class:`ValueError` whose message names the
-offending argument and the expected shape or range.
+offending argument and the expected shape or range. Point clouds are checked
+by :func:`~..utils.point_cloud_check.check_point_cloud`. Only the checks of
+values (finite coordinates, index ranges) read tensor data, a device-to-host
+synchronisation on CUDA; they run with ``check_values=True``, the default of
+every public operator, and internal callers that pass tensors derived from
+checked inputs turn them off.
 """
 from typing import Any
 
@@ -24,32 +29,6 @@ def check_tensor(name: str, value: Any, expected: str) -> Tensor:
         raise ValueError(f'{name} must be a torch.Tensor of shape '
                          f'{expected}, got {type(value).__name__}')
     return value
-
-
-def check_points(name: str, points: Any, channels: int = 3) -> Tensor:
-    """Check a ``[B, N, channels]`` floating point tensor of finite values.
-
-    Args:
-        name (str): argument name used in the error message.
-        points (Any): the argument.
-        channels (int): required size of the last dimension.
-            Defaults to 3 (xyz coordinates).
-
-    Returns:
-        Tensor: ``points`` unchanged.
-    """
-    expected = f'[B, N, {channels}]'
-    check_tensor(name, points, expected)
-    if points.dim() != 3 or points.shape[-1] != channels:
-        raise ValueError(f'{name} must have shape {expected}, got '
-                         f'{list(points.shape)}')
-    if not points.is_floating_point():
-        raise ValueError(f'{name} must be a floating point tensor of shape '
-                         f'{expected}, got dtype {points.dtype}')
-    if not bool(torch.isfinite(points).all()):
-        raise ValueError(f'{name} must contain only finite coordinates '
-                         f'(no NaN or inf)')
-    return points
 
 
 def check_features(name: str, features: Any) -> Tensor:
@@ -107,7 +86,11 @@ def check_same_batch(name_a: str, a: Tensor, name_b: str, b: Tensor) -> None:
                          f'got {a.device} and {b.device}')
 
 
-def check_index(name: str, idx: Any, size: int, size_name: str) -> Tensor:
+def check_index(name: str,
+                idx: Any,
+                size: int,
+                size_name: str,
+                check_values: bool = True) -> Tensor:
     """Check an integer index tensor ``[B, ...]`` with values in ``[0, size)``.
 
     Args:
@@ -115,6 +98,8 @@ def check_index(name: str, idx: Any, size: int, size_name: str) -> Tensor:
         idx (Any): the argument.
         size (int): number of indexable entries.
         size_name (str): what ``size`` is, e.g. ``'N'``.
+        check_values (bool): also check the value range (a device-to-host
+            synchronisation on CUDA). Defaults to True.
 
     Returns:
         Tensor: ``idx`` unchanged.
@@ -126,7 +111,7 @@ def check_index(name: str, idx: Any, size: int, size_name: str) -> Tensor:
             or idx.dtype == torch.bool:
         raise ValueError(f'{name} must be an integer tensor, got dtype '
                          f'{idx.dtype}')
-    if idx.numel() > 0:
+    if check_values and idx.numel() > 0:
         low, high = int(idx.min()), int(idx.max())
         if low < 0 or high >= size:
             raise ValueError(f'{name} values must be in [0, {size_name}='

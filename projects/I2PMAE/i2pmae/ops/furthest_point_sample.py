@@ -2,11 +2,14 @@
 import torch
 from torch import Tensor
 
+from ..utils.point_cloud_check import check_point_cloud
 from . import _dispatch
-from ._checks import check_count, check_points
+from ._checks import check_count
 
 
-def furthest_point_sample(points: Tensor, num_samples: int) -> Tensor:
+def furthest_point_sample(points: Tensor,
+                          num_samples: int,
+                          check_values: bool = True) -> Tensor:
     """Pick ``num_samples`` well spread points by furthest point sampling.
 
     The first sample is point 0. Each next sample is the point whose squared
@@ -17,11 +20,14 @@ def furthest_point_sample(points: Tensor, num_samples: int) -> Tensor:
     Args:
         points (Tensor): ``[B, N, 3]`` coordinates.
         num_samples (int): number of samples S, ``1 <= S <= N``.
+        check_values (bool): check that the coordinates are finite (a
+            device-to-host synchronisation on CUDA); internal callers with
+            checked inputs pass False. Defaults to True.
 
     Returns:
         Tensor: ``[B, S]`` int64 indices into ``points``.
     """
-    check_points('points', points)
+    check_point_cloud(points, 'points', check_values=check_values)
     check_count('num_samples', num_samples, points.shape[1],
                 'N (number of points)')
     if _dispatch.use_mmcv_kernels(points):

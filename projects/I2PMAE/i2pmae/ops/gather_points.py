@@ -9,7 +9,9 @@ from ._checks import check_features, check_index, check_same_batch
 MMCV_FLOAT_DTYPES = (torch.float16, torch.float32, torch.float64)
 
 
-def gather_points(points: Tensor, idx: Tensor) -> Tensor:
+def gather_points(points: Tensor,
+                  idx: Tensor,
+                  check_values: bool = True) -> Tensor:
     """Select rows of ``points`` per batch element.
 
     ``out[b, i, j, ..., :] = points[b, idx[b, i, j, ...], :]``. Gradients
@@ -20,12 +22,14 @@ def gather_points(points: Tensor, idx: Tensor) -> Tensor:
     Args:
         points (Tensor): ``[B, N, C]`` coordinates or features.
         idx (Tensor): ``[B, ...]`` integer indices in ``[0, N)``.
+        check_values (bool): check the index range (a device-to-host
+            synchronisation on CUDA). Defaults to True.
 
     Returns:
         Tensor: ``[B, ..., C]`` gathered rows, dtype of ``points``.
     """
     check_features('points', points)
-    check_index('idx', idx, points.shape[1], 'N')
+    check_index('idx', idx, points.shape[1], 'N', check_values)
     check_same_batch('points', points, 'idx', idx)
     return gather_points_unchecked(points, idx)
 

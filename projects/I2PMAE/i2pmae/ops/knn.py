@@ -4,8 +4,9 @@ from typing import Tuple
 import torch
 from torch import Tensor
 
+from ..utils.point_cloud_check import check_point_cloud
 from . import _dispatch
-from ._checks import check_count, check_points, check_same_batch
+from ._checks import check_count, check_same_batch
 from .gather_points import MMCV_FLOAT_DTYPES, gather_points_unchecked
 
 #: mmcv's CUDA kNN kernel keeps its candidates in a fixed array of 100, so
@@ -18,7 +19,10 @@ MMCV_KNN_MAX_K = 99
 _MAX_CHUNK_ELEMENTS = 1 << 24
 
 
-def knn(k: int, ref: Tensor, query: Tensor) -> Tuple[Tensor, Tensor]:
+def knn(k: int,
+        ref: Tensor,
+        query: Tensor,
+        check_values: bool = True) -> Tuple[Tensor, Tensor]:
     """The ``k`` reference points nearest to every query point.
 
     Distances are exact squared L2 distances ``((q - r) ** 2).sum(-1)``,
@@ -33,13 +37,16 @@ def knn(k: int, ref: Tensor, query: Tensor) -> Tuple[Tensor, Tensor]:
         k (int): number of neighbours, ``1 <= k <= N``.
         ref (Tensor): ``[B, N, 3]`` reference points.
         query (Tensor): ``[B, M, 3]`` query points.
+        check_values (bool): check that the coordinates are finite (a
+            device-to-host synchronisation on CUDA); internal callers with
+            checked inputs pass False. Defaults to True.
 
     Returns:
         tuple[Tensor, Tensor]: ``dist2`` ``[B, M, k]`` (dtype of ``query``)
         and ``idx`` ``[B, M, k]`` int64 indices into ``ref``.
     """
-    check_points('ref', ref)
-    check_points('query', query)
+    check_point_cloud(ref, 'ref', check_values=check_values)
+    check_point_cloud(query, 'query', check_values=check_values)
     check_same_batch('ref', ref, 'query', query)
     check_count('k', k, ref.shape[1], 'N (number of reference points)')
     if ref.dtype != query.dtype:

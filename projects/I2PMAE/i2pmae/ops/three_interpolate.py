@@ -3,15 +3,19 @@ from typing import Optional
 
 from torch import Tensor
 
+from ..utils.point_cloud_check import check_point_cloud
 from . import _dispatch
-from ._checks import (check_features, check_index, check_points,
-                      check_same_batch, check_tensor)
+from ._checks import (check_features, check_index, check_same_batch,
+                      check_tensor)
 from .gather_points import MMCV_FLOAT_DTYPES, gather_points_unchecked
 from .knn import knn
 from .three_nn import three_nn
 
 
-def three_interpolate(features: Tensor, idx: Tensor, weight: Tensor) -> Tensor:
+def three_interpolate(features: Tensor,
+                      idx: Tensor,
+                      weight: Tensor,
+                      check_values: bool = True) -> Tensor:
     """Weighted sum of three neighbour features per target point.
 
     ``out[b, n] = sum_j weight[b, n, j] * features[b, idx[b, n, j]]``.
@@ -23,6 +27,8 @@ def three_interpolate(features: Tensor, idx: Tensor, weight: Tensor) -> Tensor:
         features (Tensor): ``[B, S, C]`` features of the reference points.
         idx (Tensor): ``[B, N, 3]`` integer indices in ``[0, S)``.
         weight (Tensor): ``[B, N, 3]`` interpolation weights.
+        check_values (bool): check the index range (a device-to-host
+            synchronisation on CUDA). Defaults to True.
 
     Returns:
         Tensor: ``[B, N, C]`` interpolated features.
@@ -35,7 +41,7 @@ def three_interpolate(features: Tensor, idx: Tensor, weight: Tensor) -> Tensor:
     if idx.dim() != 3 or idx.shape[-1] != 3:
         raise ValueError(f'idx must have shape [B, N, 3], got '
                          f'{list(idx.shape)}')
-    check_index('idx', idx, features.shape[1], 'S')
+    check_index('idx', idx, features.shape[1], 'S', check_values)
     check_tensor('weight', weight, '[B, N, 3]')
     if weight.shape != idx.shape:
         raise ValueError(f'weight must have the shape of idx '
@@ -86,7 +92,8 @@ def weighted_neighbour_sum(features: Tensor, idx: Tensor,
 def three_nn_interpolate(query: Tensor,
                          ref: Tensor,
                          features: Tensor,
-                         eps: float = 1e-8) -> Tensor:
+                         eps: float = 1e-8,
+                         check_values: bool = True) -> Tensor:
     """Propagate features from ``ref`` points to ``query`` points.
 
     The PointNet++ feature propagation rule: each query point takes the
@@ -103,12 +110,15 @@ def three_nn_interpolate(query: Tensor,
         features (Tensor): ``[B, S, C]`` features of ``ref``.
         eps (float): added to the squared distances before inverting.
             Defaults to 1e-8.
+        check_values (bool): check that the coordinates are finite (a
+            device-to-host synchronisation on CUDA); internal callers with
+            checked inputs pass False. Defaults to True.
 
     Returns:
         Tensor: ``[B, N, C]`` interpolated features.
     """
-    check_points('query', query)
-    check_points('ref', ref)
+    check_point_cloud(query, 'query', check_values=check_values)
+    check_point_cloud(ref, 'ref', check_values=check_values)
     check_features('features', features)
     check_same_batch('query', query, 'ref', ref)
     check_same_batch('ref', ref, 'features', features)
@@ -124,11 +134,11 @@ def three_nn_interpolate(query: Tensor,
     if num_ref == 1:
         return features.expand(-1, num_query, -1).contiguous()
     if num_ref == 2:
-        dist2, idx = knn(2, ref, query)
+        dist2, idx = knn(2, ref, query, check_values=False)
     else:
-        dist2, idx = three_nn(query, ref)
+        dist2, idx = three_nn(query, ref, check_values=False)
     recip = 1.0 / (dist2.detach() + eps)
     weight = recip / recip.sum(dim=-1, keepdim=True)
     if num_ref == 2:
         return weighted_neighbour_sum(features, idx, weight)
-    return three_interpolate(features, idx, weight)
+    return three_interpolate(features, idx, weight, check_values=False)

@@ -3,13 +3,16 @@ from typing import Tuple
 
 from torch import Tensor
 
+from ..utils.point_cloud_check import check_point_cloud
 from . import _dispatch
-from ._checks import check_points, check_same_batch
+from ._checks import check_same_batch
 from .gather_points import MMCV_FLOAT_DTYPES
 from .knn import _knn_index_torch, neighbour_squared_distance, sort_neighbours
 
 
-def three_nn(query: Tensor, ref: Tensor) -> Tuple[Tensor, Tensor]:
+def three_nn(query: Tensor,
+             ref: Tensor,
+             check_values: bool = True) -> Tuple[Tensor, Tensor]:
     """The three reference points nearest to every query point.
 
     Same rule as :func:`knn` with ``k = 3``: exact squared L2 distances,
@@ -21,13 +24,16 @@ def three_nn(query: Tensor, ref: Tensor) -> Tuple[Tensor, Tensor]:
     Args:
         query (Tensor): ``[B, N, 3]`` points to interpolate at.
         ref (Tensor): ``[B, S, 3]`` points with known features, ``S >= 3``.
+        check_values (bool): check that the coordinates are finite (a
+            device-to-host synchronisation on CUDA); internal callers with
+            checked inputs pass False. Defaults to True.
 
     Returns:
         tuple[Tensor, Tensor]: ``dist2`` ``[B, N, 3]`` and ``idx``
         ``[B, N, 3]`` int64 indices into ``ref``.
     """
-    check_points('query', query)
-    check_points('ref', ref)
+    check_point_cloud(query, 'query', check_values=check_values)
+    check_point_cloud(ref, 'ref', check_values=check_values)
     check_same_batch('query', query, 'ref', ref)
     if ref.shape[1] < 3:
         raise ValueError(f'ref must have shape [B, S, 3] with S >= 3, got '

@@ -75,7 +75,9 @@ class FeaturePropagation(nn.Module):
         Returns:
             Tensor: ``[B, N, out_channels]``.
         """
-        x = three_nn_interpolate(fine_xyz, coarse_xyz, coarse_feats)
+        # token centres of a checked batch: no value checks
+        x = three_nn_interpolate(
+            fine_xyz, coarse_xyz, coarse_feats, check_values=False)
         if fine_feats is not None:
             x = torch.cat([fine_feats, x], dim=-1)
         x = self.fuse(x.transpose(1, 2))
