@@ -1,6 +1,8 @@
 """Model components of the I2P-MAE plugin (registered in mmdet3d MODELS)."""
 from .base_mask_generator import BaseMaskGenerator, propagate_mask
 from .base_point_model import BasePointModel
+from .batch_transforms import (PointCloudBatchFPSSample,
+                               PointCloudBatchScaleAndTranslate)
 from .clip_teacher import CLIPTeacher
 from .guided_mask_generator import GuidedMaskGenerator
 from .i2pmae import I2PMAE
@@ -22,5 +24,6 @@ __all__ = [
     'I2PMAEEncoder', 'I2PMAEPretrainHead', 'SmoothCrossEntropyLoss',
     'MultiViewDepthProjector', 'PointClassifier', 'PointClsHead',
     'PointCloudDataPreprocessor', 'MultiScalePointTokenizer', 'TokenScale',
-    'RandomMaskGenerator', 'VoteViews', 'official_vote_pipeline'
+    'RandomMaskGenerator', 'VoteViews', 'official_vote_pipeline',
+    'PointCloudBatchFPSSample', 'PointCloudBatchScaleAndTranslate'
 ]

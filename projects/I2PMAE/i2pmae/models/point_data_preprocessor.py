@@ -1,11 +1,16 @@
 """Batches point clouds for the I2P-MAE models."""
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import torch
 from mmdet3d.registry import MODELS
 from mmengine.model import BaseDataPreprocessor
+from torch import nn
 
 from ..utils.point_cloud_check import check_point_cloud
+from .build_component import build_component
+
+#: a sub-module: its config or the module itself
+ModuleCfg = Union[dict, nn.Module, None]
 
 
 @MODELS.register_module()
@@ -13,23 +18,40 @@ class PointCloudDataPreprocessor(BaseDataPreprocessor):
     """Stacks ``inputs['points']`` into ``[B, N, C]`` on the model device.
 
     Accepts what mmengine's ``default_collate`` (a stacked tensor) or
-    ``pseudo_collate`` (a list of ``[N, C]`` tensors) produce.
+    ``pseudo_collate`` (a list of ``[N, C]`` tensors) produce. Optionally
+    sub-samples the batch on the device (``point_sampler``, e.g.
+    ``PointCloudBatchFPSSample``: FPS with mmcv's kernel on CUDA) and then,
+    in training only, augments it (``batch_augments``, e.g.
+    ``PointCloudBatchScaleAndTranslate``), in that order, drawing from
+    torch's global generator (seeded per iteration by
+    ``IterationSeedHook``).
 
     Args:
         num_channels (int, optional): keep only the first channels
             (3 = coordinates only); None keeps all.
+        point_sampler (dict | nn.Module, optional): called as
+            ``sampler(points, training)``; None keeps every point.
+        batch_augments (list[dict | nn.Module], optional): each called as
+            ``augment(points)`` in training, in order.
     """
 
-    def __init__(self, num_channels: Optional[int] = None) -> None:
+    def __init__(self,
+                 num_channels: Optional[int] = None,
+                 point_sampler: ModuleCfg = None,
+                 batch_augments: Optional[List[ModuleCfg]] = None) -> None:
         super().__init__()
         self.num_channels = num_channels
+        self.point_sampler = build_component(point_sampler)
+        self.batch_augments = nn.ModuleList(
+            build_component(augment) for augment in batch_augments or [])
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """Cast to the device and stack.
 
         Args:
             data (dict): ``dict(inputs=dict(points=...), data_samples=...)``.
-            training (bool): unused.
+            training (bool): training batch (random sampling and the
+                batch augments) or not.
 
         Returns:
             dict: the same structure with ``points`` a ``[B, N, C]`` tensor.
@@ -54,5 +76,10 @@ class PointCloudDataPreprocessor(BaseDataPreprocessor):
             points = points[..., :self.num_channels]
         # the models' one value check: they do not check the batch again
         points = check_point_cloud(points.float(), channels=None)
+        if self.point_sampler is not None:
+            points = self.point_sampler(points, training)
+        if training:
+            for augment in self.batch_augments:
+                points = augment(points)
         inputs = dict(inputs, points=points)
         return dict(inputs=inputs, data_samples=data.get('data_samples'))

@@ -29,10 +29,37 @@ def take_points(results: dict, idx: np.ndarray) -> dict:
     return results
 
 
-def _check_num_points(num_points: Optional[int], name: str) -> None:
+def check_num_points(num_points: Optional[int], name: str) -> None:
+    """Raise a ``ValueError`` naming ``name`` unless ``num_points`` is None
+    or a positive int."""
     if num_points is not None and (not isinstance(num_points, int)
                                    or num_points <= 0):
         raise ValueError(f'{name} must be a positive int, got {num_points!r}')
+
+
+def check_fps_counts(num_points: int, num_candidates: Optional[int]) -> None:
+    """Check the point counts of FPS followed by a random subset.
+
+    Shared by :class:`PointCloudFPSSample` and the batched sampling of the
+    data preprocessor.
+
+    Args:
+        num_points (int): points kept, a positive int.
+        num_candidates (int, optional): points picked by FPS before the
+            random subset, a positive int >= ``num_points``; None means
+            ``num_points``.
+
+    Raises:
+        ValueError: a count that is not a positive int, or fewer candidates
+            than points.
+    """
+    if num_points is None:
+        raise ValueError('num_points must be a positive int, got None')
+    check_num_points(num_points, 'num_points')
+    check_num_points(num_candidates, 'num_candidates')
+    if num_candidates is not None and num_candidates < num_points:
+        raise ValueError(f'num_candidates ({num_candidates}) must be >= '
+                         f'num_points ({num_points})')
 
 
 @TRANSFORMS.register_module()
@@ -55,7 +82,7 @@ class PointCloudRandomSample(BaseTransform):
     def __init__(self,
                  num_points: Optional[int] = None,
                  replace: bool = False) -> None:
-        _check_num_points(num_points, 'num_points')
+        check_num_points(num_points, 'num_points')
         self.num_points = num_points
         self.replace = replace
         self._warn = WarnOnce(type(self).__name__)
@@ -109,11 +136,7 @@ class PointCloudFPSSample(BaseTransform):
     def __init__(self,
                  num_points: int,
                  num_candidates: Optional[int] = None) -> None:
-        _check_num_points(num_points, 'num_points')
-        _check_num_points(num_candidates, 'num_candidates')
-        if num_candidates is not None and num_candidates < num_points:
-            raise ValueError(f'num_candidates ({num_candidates}) must be >= '
-                             f'num_points ({num_points})')
+        check_fps_counts(num_points, num_candidates)
         self.num_points = num_points
         self.num_candidates = num_candidates or num_points
         self._warn = WarnOnce(type(self).__name__)
