@@ -28,13 +28,13 @@ model = dict(
         loss=dict(type='SmoothCrossEntropyLoss', smoothing=0.2)),
     test_cfg=dict(num_points=1024, votes=10, seed=0))
 
-# Evaluation clouds: 1200 points in FPS order. Predictions use the first
-# 1024 (the same as FPS to 1024); each vote a random 1024 of the 1200.
-test_pipeline = [
-    dict(type='PointCloudNormalize'),
-    dict(type='PointCloudFPSSample', num_points=1200),
-    dict(type='PackPointCloudInputs'),
-]
+# Evaluation clouds: the data preprocessor's FPS to 1200 points, in FPS
+# order. Predictions use the first 1024 (the same as FPS to 1024); each vote
+# a random 1024 of the 1200. (With the per-sample transforms of
+# _base_/datasets/modelnet40_sample_in_workers.py, the test pipeline's
+# PointCloudFPSSample takes num_points=1200 instead.)
+data_preprocessor = dict(point_sampler=dict(test_num_points=1200))
+test_pipeline = _base_.test_pipeline
 # the same share and seed for both parts (other values would overlap them)
 holdout = 0.2
 holdout_seed = 0
@@ -57,9 +57,6 @@ val_dataloader = dict(
         holdout=holdout,
         seed=holdout_seed,
         subset='val'))
-test_dataloader = dict(
-    _base_.test_dataloader,
-    dataset=dict(_base_.test_dataloader.dataset, pipeline=test_pipeline))
 test_evaluator = [
     dict(type='mmpretrain.Accuracy', topk=(1, )),
     dict(type='VoteAccuracy', topk=(1, )),

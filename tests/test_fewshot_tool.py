@@ -34,11 +34,10 @@ def tiny_options(data_root):
     options = [f'{k}={v}'.replace(' ', '') for k, v in TINY_MODEL.items()]
     options += [
         'train_cfg.max_epochs=1',
-        # FPS to 256 of 300 candidates (training), to 256 (testing)
-        f'train_dataloader.dataset.pipeline.2.num_points={POINTS}',
-        'train_dataloader.dataset.pipeline.2.num_candidates=300',
-        f'val_dataloader.dataset.pipeline.1.num_points={POINTS}',
-        f'test_dataloader.dataset.pipeline.1.num_points={POINTS}',
+        # the data preprocessor's FPS to 256 of 300 candidates (training),
+        # to 256 (testing)
+        f'data_preprocessor.point_sampler.num_points={POINTS}',
+        'data_preprocessor.point_sampler.num_candidates=300',
     ]
     return options + [
         f'{loader}_dataloader.{option}' for loader in ('train', 'val', 'test')

@@ -164,6 +164,15 @@ def _types(pipeline):
     return {t['type'] for t in pipeline}
 
 
+def _train_augmentations(cfg, pipeline):
+    """The augmentations of a training pipeline and of the batch augments
+    of the config's data preprocessor (named as the per-sample transforms).
+    """
+    augments = cfg.get('data_preprocessor', {}).get('batch_augments', [])
+    batched = {t['type'].replace('Batch', '') for t in augments}
+    return (_types(pipeline) | batched) & AUGMENTATIONS
+
+
 @pytest.mark.parametrize('name', REAL)
 def test_real_configs_validate_on_a_held_out_share(name):
     cfg = _config(name)
@@ -182,7 +191,8 @@ def test_real_configs_validate_on_a_held_out_share(name):
     assert 0 < val.holdout < 1
     assert train.dataset.data_root == val.dataset.data_root
     # validation scores the clouds as tested: no augmentation
-    assert _types(train.dataset.pipeline) & AUGMENTATIONS
+    # (the preprocessor augments training batches only)
+    assert _train_augmentations(cfg, train.dataset.pipeline)
     assert not _types(val.dataset.pipeline) & AUGMENTATIONS
     assert val.dataset.pipeline == test.pipeline
     assert val.dataset.test_mode
@@ -232,13 +242,16 @@ def test_only_official_protocol_configs_validate_on_a_test_split():
 def test_modelnet40_test_votes_and_validation_does_not():
     cfg = _config('i2pmae_finetune_modelnet40.py')
     assert cfg.model.test_cfg == dict(num_points=1024, votes=10, seed=0)
-    # 1200 FPS points: plain predictions take the first 1024 (FPS to 1024),
-    # the votes a random 1024 of the 1200, as the official test
-    fps = [
-        t for t in cfg.test_dataloader.dataset.pipeline
-        if t['type'] == 'PointCloudFPSSample'
-    ]
-    assert fps == [dict(type='PointCloudFPSSample', num_points=1200)]
+    # 1200 FPS points (the data preprocessor's, in test mode): plain
+    # predictions take the first 1024 (FPS to 1024), the votes a random 1024
+    # of the 1200, as the official test
+    assert cfg.data_preprocessor.point_sampler == dict(
+        type='PointCloudBatchFPSSample',
+        num_points=1024,
+        num_candidates=1200,
+        test_num_points=1200)
+    for loader in ('val_dataloader', 'test_dataloader'):
+        assert 'PointCloudFPSSample' not in str(cfg[loader])
     types = [m['type'] for m in cfg.test_evaluator]
     assert types == ['mmpretrain.Accuracy', 'VoteAccuracy']
     assert 'VoteAccuracy' not in str(cfg.val_evaluator)

@@ -1,7 +1,10 @@
-# Fine-tuning classifier (official ScanObjectNN settings by default).
+# Fine-tuning classifier (official ScanObjectNN settings by default). The
+# data preprocessor is left unset: the model's default keeps xyz
+# (``PointCloudDataPreprocessor``, num_channels=3) unless the dataset config
+# sets a top-level ``data_preprocessor``, which the Runner merges in (e.g.
+# the device-side sampling of _base_/datasets/modelnet40.py).
 model = dict(
     type='PointClassifier',
-    data_preprocessor=dict(type='PointCloudDataPreprocessor', num_channels=3),
     tokenizer=dict(
         type='MultiScalePointTokenizer',
         num_groups=[512, 256, 64],
