@@ -198,3 +198,34 @@ def test_builds_whatever_default_scope_is_current():
     with DefaultScope.overwrite_default_scope('mmengine'):
         model = I2PMAE(**cfg)
     assert model.head.group_size == 4
+
+
+def test_mixed_precision_keeps_geometry_and_losses_in_float32():
+    from mmengine.optim import build_optim_wrapper
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_cfg())
+    model.init_weights()
+    wrapper = build_optim_wrapper(
+        model,
+        dict(
+            type='MixedPrecisionOptimWrapper',
+            dtype='bf16',
+            optimizer=dict(type='AdamW', lr=1e-3)))
+    pts = _points()
+    torch.manual_seed(1)
+    ref = model.forward_pretrain(pts)
+    torch.manual_seed(1)
+    with wrapper.optim_context(model):
+        out = model.forward_pretrain(pts)
+    # sampling, grouping, projection and masking are untouched by autocast
+    for a, b in zip(ref['scales'], out['scales']):
+        assert torch.equal(a.centers, b.centers) and torch.equal(a.idx, b.idx)
+    assert torch.equal(ref['images'], out['images'])
+    assert all(torch.equal(a, b) for a, b in zip(ref['masks'], out['masks']))
+    assert torch.equal(ref['targets_2d'], out['targets_2d'])
+    # the encoder ran in bfloat16, the losses are float32 and close
+    assert out['encoder'].feats[-1].dtype == torch.bfloat16
+    for key, value in out['losses'].items():
+        assert value.dtype == torch.float32
+        torch.testing.assert_close(value, ref['losses'][key], rtol=0.1, atol=0)
+    wrapper.update_params(sum(out['losses'].values()))

@@ -185,10 +185,21 @@ class I2PMAE(BasePointModel):
                 raise ValueError('GuidedMaskGenerator needs a teacher; use '
                                  'RandomMaskGenerator without one')
 
-    def _stage(self, name: str):
-        if self.stage_timer is None:
-            return contextlib.nullcontext()
-        return self.stage_timer(name)
+    def _stage(self, name: str, device_type: str = 'cpu'):
+        """Context of a pretraining stage: its timer, if any, and precision.
+
+        Under mixed precision (``MixedPrecisionOptimWrapper``) only the
+        encoder and decoder run in half precision (the teacher has its own
+        ``precision``); sampling, neighbour search, projection, masking and
+        the losses stay float32, as in the official code.
+        """
+        stack = contextlib.ExitStack()
+        if self.stage_timer is not None:
+            stack.enter_context(self.stage_timer(name))
+        if name not in ('encoder', 'decoder', 'teacher') and \
+                device_type in ('cpu', 'cuda'):
+            stack.enter_context(torch.autocast(device_type, enabled=False))
+        return stack
 
     def forward_pretrain(self,
                          points: Tensor,
@@ -215,15 +226,16 @@ class I2PMAE(BasePointModel):
             and ``losses`` (dict with ``loss_3d`` and possibly ``loss_2d``).
         """
         xyz = points[..., :3].contiguous()
-        with self._stage('tokenizer'):
+        dev = xyz.device.type
+        with self._stage('tokenizer', dev):
             scales = self.tokenizer(xyz, check_values=check_values)
         out = dict(scales=scales, saliency=None, targets_2d=None)
         if self.with_teacher:
-            with self._stage('projection'):
+            with self._stage('projection', dev):
                 images, meta = self.projector(xyz, check_values=check_values)
             with self._stage('teacher'):
                 img_feats, img_attn = self.teacher(images)
-            with self._stage('projection'), torch.no_grad():
+            with self._stage('projection', dev), torch.no_grad():
                 sal_maps = img_attn.reshape(-1, 1, *img_feats.shape[-2:])
                 saliency = self.projector.back_project(
                     sal_maps, scales[-1].centers, meta,
@@ -234,7 +246,7 @@ class I2PMAE(BasePointModel):
                 img_attn=img_attn,
                 saliency=saliency,
                 projection_meta=meta)
-        with self._stage('masking'):
+        with self._stage('masking', dev):
             masks = self.mask_generator(scales, out['saliency'], top_mask)
             num_visible = count_visible(masks)
         with self._stage('encoder'):
@@ -243,14 +255,15 @@ class I2PMAE(BasePointModel):
             decoded = self.neck(enc, scales, masks)
         s = self.decoded_scale
         if self.with_teacher:
-            with self._stage('projection'), torch.no_grad():
+            with self._stage('projection', dev), torch.no_grad():
                 out['targets_2d'] = self._visible_2d_targets(
                     scales[s].neighborhoods_abs, enc.token_idx[s],
                     enc.valid[s], sum(num_visible[s]), out['img_feats'],
                     out['projection_meta'])
-        with self._stage('loss'):
-            losses = self.head.loss(decoded, masks[s], scales[s].neighborhoods,
-                                    out['targets_2d'], sum(num_visible[s]))
+        with self._stage('loss', dev):
+            losses = self.head.loss(decoded.float(), masks[s],
+                                    scales[s].neighborhoods, out['targets_2d'],
+                                    sum(num_visible[s]))
         out.update(masks=masks, encoder=enc, decoded=decoded, losses=losses)
         return out
 
