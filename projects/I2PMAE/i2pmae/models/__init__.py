@@ -1,4 +1,5 @@
 """Model components of the I2P-MAE plugin (registered in mmdet3d MODELS)."""
+from .backbones import I2PMAEVoteNetBackbone
 from .base_mask_generator import BaseMaskGenerator, propagate_mask
 from .base_point_model import BasePointModel
 from .batch_transforms import (PointCloudBatchFPSSample,
@@ -25,5 +26,6 @@ __all__ = [
     'MultiViewDepthProjector', 'PointClassifier', 'PointClsHead',
     'PointCloudDataPreprocessor', 'MultiScalePointTokenizer', 'TokenScale',
     'RandomMaskGenerator', 'VoteViews', 'official_vote_pipeline',
-    'PointCloudBatchFPSSample', 'PointCloudBatchScaleAndTranslate'
+    'PointCloudBatchFPSSample', 'PointCloudBatchScaleAndTranslate',
+    'I2PMAEVoteNetBackbone'
 ]
