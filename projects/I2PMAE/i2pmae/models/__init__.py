@@ -5,6 +5,7 @@ from .base_point_model import BasePointModel
 from .batch_transforms import (PointCloudBatchFPSSample,
                                PointCloudBatchScaleAndTranslate)
 from .clip_teacher import CLIPTeacher
+from .decode_heads import I2PMAEPartSegHead
 from .guided_mask_generator import GuidedMaskGenerator
 from .i2pmae import I2PMAE
 from .i2pmae_decoder import I2PMAEDecoder
@@ -17,6 +18,7 @@ from .point_cls_head import PointClsHead
 from .point_data_preprocessor import PointCloudDataPreprocessor
 from .point_tokenizer import MultiScalePointTokenizer, TokenScale
 from .random_mask_generator import RandomMaskGenerator
+from .segmentors import I2PMAEPartSegmentor
 from .vote_views import VoteViews, official_vote_pipeline
 
 __all__ = [
@@ -26,6 +28,6 @@ __all__ = [
     'MultiViewDepthProjector', 'PointClassifier', 'PointClsHead',
     'PointCloudDataPreprocessor', 'MultiScalePointTokenizer', 'TokenScale',
     'RandomMaskGenerator', 'VoteViews', 'official_vote_pipeline',
-    'PointCloudBatchFPSSample', 'PointCloudBatchScaleAndTranslate',
-    'I2PMAEVoteNetBackbone'
+    'I2PMAEPartSegHead', 'I2PMAEPartSegmentor', 'PointCloudBatchFPSSample',
+    'PointCloudBatchScaleAndTranslate', 'I2PMAEVoteNetBackbone'
 ]

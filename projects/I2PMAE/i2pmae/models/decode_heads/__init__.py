@@ -1,0 +1,4 @@
+"""Decode heads of the I2P-MAE plugin (registered in mmdet3d MODELS)."""
+from .part_seg_head import I2PMAEPartSegHead
+
+__all__ = ['I2PMAEPartSegHead']
