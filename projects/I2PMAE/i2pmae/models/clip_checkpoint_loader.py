@@ -62,11 +62,14 @@ def load_clip_image_tower(
             logger='current',
             level=logging.WARNING)
     else:
+        expected = _expected_sizes(model_name, vision, embed_dim,
+                                   explicit.get('heads'))
         weights, source, source_quick_gelu = _read_weights(
-            pretrained, model_name, cache_dir)
-        vision, embed_dim = _fit_to_weights(vision, embed_dim, weights,
-                                            explicit,
-                                            isinstance(pretrained, Mapping))
+            pretrained, model_name, cache_dir, expected)
+        vision, embed_dim = _fit_to_weights(
+            vision, embed_dim, weights, explicit,
+            isinstance(pretrained, Mapping),
+            f'pretrained {source} (the config expects {expected})')
     _set_heads(vision, explicit.get('heads'))
     if quick_gelu is None:
         quick_gelu = config_quick_gelu or source_quick_gelu
@@ -124,16 +127,29 @@ def _vit_config(model_name: str,
     return vision, embed_dim, bool(cfg.get('quick_gelu'))
 
 
+def _expected_sizes(model_name: str, vision: Dict[str, Any], embed_dim: int,
+                    heads: Optional[int]) -> str:
+    """The configured tower, for error messages: name and main sizes."""
+    sizes = [
+        f'{key}={vision.get(key)}'
+        for key in ('image_size', 'patch_size', 'width', 'layers')
+    ]
+    sizes.append(f'heads={heads}' if heads is not None else
+                 f"head_width={vision.get('head_width', 64)}")
+    return f"model_name={model_name!r} ({', '.join(sizes)}, " \
+        f'embed_dim={embed_dim})'
+
+
 def _fit_to_weights(vision: Dict[str, Any], embed_dim: int,
                     weights: Dict[str, Tensor], explicit: Dict[str, Any],
-                    quiet: bool) -> Tuple[Dict, int]:
+                    quiet: bool, source: str) -> Tuple[Dict, int]:
     """Replace the configured sizes by those stored in the weights.
 
     A difference from the named config is logged (at info level when
     ``quiet``: in-memory OpenAI state dicts, whose sizes open_clip always
-    reads from the weights); one from the explicit ``vision_cfg`` raises.
-    Weights of another shape (e.g. a non-square patch grid) are refused
-    when they are loaded.
+    reads from the weights); one from the explicit ``vision_cfg`` raises,
+    naming ``source`` (the file and the configured tower). Weights of another
+    shape (e.g. a non-square patch grid) are refused when they are loaded.
     """
     conv = weights['conv1.weight']
     width, patch = conv.shape[0], conv.shape[-1]
@@ -159,8 +175,9 @@ def _fit_to_weights(vision: Dict[str, Any], embed_dim: int,
         if key in explicit and explicit[key] != value
     }
     if conflicts:
-        raise ValueError('vision_cfg contradicts the pretrained weights '
-                         f'(key: (vision_cfg, weights)): {conflicts}')
+        raise ValueError(f'{source}: vision_cfg contradicts the '
+                         'pretrained weights (key: (vision_cfg, weights)): '
+                         f'{conflicts}')
     configured = dict(vision, embed_dim=embed_dim)
     changed = {
         key: (configured[key], value)
@@ -216,10 +233,13 @@ def _build_image_tower(embed_dim: int, vision: Dict[str, Any],
     return clip.visual
 
 
-def _read_weights(pretrained: Union[str, Mapping[str,
-                                                 Tensor]], model_name: str,
-                  cache_dir: Optional[str]) -> Tuple[Dict, str, bool]:
+def _read_weights(pretrained: Union[str, Mapping[str, Tensor]],
+                  model_name: str, cache_dir: Optional[str],
+                  expected: str) -> Tuple[Dict, str, bool]:
     """Image-tower weights of ``pretrained``.
+
+    ``expected`` describes the configured tower in the error of a missing
+    file.
 
     Returns:
         tuple[dict, str, bool]: float32 weights without the ``visual.``
@@ -242,8 +262,8 @@ def _read_weights(pretrained: Union[str, Mapping[str,
             tags = open_clip.list_pretrained_tags_by_model(model_name)
             raise FileNotFoundError(
                 f'CLIPTeacher: pretrained={path!r} is neither an existing '
-                f'file nor an open_clip tag of {model_name} (tags: {tags}). '
-                f'{hint}')
+                f'file nor an open_clip tag of {model_name} (tags: {tags}); '
+                f'the config expects the image tower {expected}. {hint}')
         quick_gelu = bool(tag_cfg.get('quick_gelu', False))
         path = _cached_tag_file(tag_cfg, cache_dir)
         if path is None:
