@@ -284,11 +284,14 @@ def test_missing_category_is_named_at_test_time():
       r'embed_dims=\[24, 48, 96\]'),
      (dict(decode_head=dict(in_channels=[])),
       'in_channels must list the positive channels'),
+     (dict(decode_head=dict(num_categories=-1)),
+      'num_categories must be an int >= 0'),
      (dict(decode_head=dict(num_categories=0)),
-      'num_categories must be a positive int')],
+      r'decode_head.num_categories=0 must be the number of seg_classes '
+      r'categories \(16\)')],
     ids=[
         'categories', 'part-id', 'test-cfg', 'encoder-dims', 'in-channels',
-        'head-size'
+        'head-size', 'no-category'
     ])
 def test_inconsistent_configs_are_named(update, message):
     cfg = _segmentor_cfg(**update.pop('decode_head', {}))

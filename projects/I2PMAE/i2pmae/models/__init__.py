@@ -1,11 +1,11 @@
 """Model components of the I2P-MAE plugin (registered in mmdet3d MODELS)."""
-from .backbones import I2PMAEVoteNetBackbone
+from .backbones import I2PMAEPointBackbone, I2PMAEVoteNetBackbone
 from .base_mask_generator import BaseMaskGenerator, propagate_mask
 from .base_point_model import BasePointModel
 from .batch_transforms import (PointCloudBatchFPSSample,
                                PointCloudBatchScaleAndTranslate)
 from .clip_teacher import CLIPTeacher
-from .decode_heads import I2PMAEPartSegHead
+from .decode_heads import I2PMAEPartSegHead, I2PMAESemSegHead
 from .guided_mask_generator import GuidedMaskGenerator
 from .i2pmae import I2PMAE
 from .i2pmae_decoder import I2PMAEDecoder
@@ -29,5 +29,6 @@ __all__ = [
     'PointCloudDataPreprocessor', 'MultiScalePointTokenizer', 'TokenScale',
     'RandomMaskGenerator', 'VoteViews', 'official_vote_pipeline',
     'I2PMAEPartSegHead', 'I2PMAEPartSegmentor', 'PointCloudBatchFPSSample',
-    'PointCloudBatchScaleAndTranslate', 'I2PMAEVoteNetBackbone'
+    'PointCloudBatchScaleAndTranslate', 'I2PMAEVoteNetBackbone',
+    'I2PMAEPointBackbone', 'I2PMAESemSegHead'
 ]

@@ -4,9 +4,10 @@ from .augmentation import (PointCloudJitter, PointCloudRandomRotate,
 from .formatting import PackPointCloudInputs
 from .normalization import PointCloudNormalize
 from .sampling import PointCloudFPSSample, PointCloudRandomSample
+from .seg_annotation_check import CheckPointSegAnnotations
 
 __all__ = [
     'PointCloudRandomSample', 'PointCloudFPSSample', 'PointCloudNormalize',
     'PointCloudScaleAndTranslate', 'PointCloudRandomRotate',
-    'PointCloudJitter', 'PackPointCloudInputs'
+    'PointCloudJitter', 'PackPointCloudInputs', 'CheckPointSegAnnotations'
 ]

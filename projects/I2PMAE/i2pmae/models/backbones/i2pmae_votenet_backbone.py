@@ -1,19 +1,17 @@
 """The I2P-MAE encoder as a VoteNet backbone (seed points and features)."""
 from typing import Dict, List
 
-import torch
 from mmdet3d.registry import MODELS
 from torch import Tensor, nn
 
 from ...ops.gather_points import gather_points_unchecked
 from ...utils.point_cloud_check import check_point_cloud
-from ..build_component import build_component
-from ..i2pmae_encoder import I2PMAEEncoder
-from ..layers import FeaturePropagation, GatedExtraTokenEmbedding
+from ..layers import FeaturePropagation
+from .i2pmae_point_backbone import I2PMAEPointBackbone
 
 
 @MODELS.register_module()
-class I2PMAEVoteNetBackbone(I2PMAEEncoder):
+class I2PMAEVoteNetBackbone(I2PMAEPointBackbone):
     """Tokenizer + I2P-MAE encoder giving the seeds VoteNet's head reads.
 
     mmdet3d's ``VoteHead`` takes its seeds from the backbone output as
@@ -24,8 +22,8 @@ class I2PMAEVoteNetBackbone(I2PMAEEncoder):
     encoder:
 
     1. the clouds ``[B, N, in_channels]`` (xyz, then per-point features
-       such as the height) are tokenised on their xyz (every token of
-       every scale is encoded: no mask);
+       such as the height) are tokenised on their xyz and every token of
+       every scale is encoded (:class:`~.I2PMAEPointBackbone`);
     2. with ``in_channels > 3`` the first scale's token embedding is a
        :class:`~..layers.GatedExtraTokenEmbedding`: each neighbourhood's
        extra channels are embedded by a new branch added through a
@@ -45,9 +43,10 @@ class I2PMAEVoteNetBackbone(I2PMAEEncoder):
        centres, ..., scale 1 to the seeds with the seeds' first-scale
        features as skip.
 
-    Weights: the class extends :class:`~..I2PMAEEncoder` (the tokenizer has
-    none), so as ``backbone`` of a detector its encoder keys are those of
-    an I2P-MAE checkpoint (``backbone.token_embeds.*``, ``pos_embeds``,
+    Weights: the class extends :class:`~..I2PMAEEncoder` through
+    :class:`~.I2PMAEPointBackbone` (the tokenizer has none), so as
+    ``backbone`` of a detector its encoder keys are those of an I2P-MAE
+    checkpoint (``backbone.token_embeds.*``, ``pos_embeds``,
     ``stages``, ``norms``) and load unchanged through ``load_from`` (with
     ``CheckpointCompatibilityHook`` and ``load_from_required_keys``) or
     ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
@@ -79,21 +78,16 @@ class I2PMAEVoteNetBackbone(I2PMAEEncoder):
                  fp_blocks: int = 1,
                  extra_hidden_channels: int = 64,
                  **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.tokenizer = build_component(tokenizer)
-        if self.tokenizer.num_scales != self.num_scales:
-            raise ValueError(
-                f'the tokenizer has {self.tokenizer.num_scales} scales '
-                f'(num_groups) but the encoder {self.num_scales} '
-                f'(embed_dims)')
+        super().__init__(
+            tokenizer=tokenizer,
+            in_channels=in_channels,
+            extra_hidden_channels=extra_hidden_channels,
+            **kwargs)
         if self.num_scales < 2:
             raise ValueError(
                 'I2PMAEVoteNetBackbone propagates features from coarser '
                 'scales to the seeds: embed_dims must list at least two '
                 f'scales, got {self.embed_dims}')
-        if in_channels < 3:
-            raise ValueError('in_channels must be >= 3 (xyz first), got '
-                             f'{in_channels}')
         if not 1 <= num_seeds <= self.tokenizer.num_groups[0]:
             raise ValueError(
                 f'num_seeds={num_seeds} must be between 1 and the '
@@ -101,10 +95,6 @@ class I2PMAEVoteNetBackbone(I2PMAEEncoder):
                 f'(tokenizer.num_groups[0]) the seeds are taken from')
         self.num_seeds = num_seeds
         self.out_channels = out_channels
-        self.in_channels = in_channels
-        if in_channels > 3:
-            self.token_embeds[0] = GatedExtraTokenEmbedding(
-                self.embed_dims[0], in_channels - 3, extra_hidden_channels)
         # coarsest first: scale S-1 -> S-2, ..., scale 1 -> the seeds
         self.fp_layers = nn.ModuleList()
         coarse = self.embed_dims[-1]
@@ -134,23 +124,16 @@ class I2PMAEVoteNetBackbone(I2PMAEEncoder):
             ValueError: ``points`` is not ``[B, N, in_channels]`` with
             finite values, or has fewer than ``num_seeds`` points.
         """
-        check_point_cloud(points, channels=self.in_channels)
+        # the shape first, so that the seed count is read from a cloud
+        check_point_cloud(
+            points, channels=self.in_channels, check_values=False)
         num_points = points.shape[1]
         if self.num_seeds > num_points:
             raise ValueError(
                 f'num_seeds={self.num_seeds} seeds exceed the {num_points} '
                 'input points per cloud: sample more points per scene or '
                 'lower num_seeds')
-        xyz = points[..., :3].contiguous()
-        scales = self.tokenizer(xyz, check_values=False)
-        if self.in_channels > 3:
-            extra = gather_points_unchecked(points[..., 3:].contiguous(),
-                                            scales[0].idx)
-            scales[0] = scales[0]._replace(
-                neighborhoods=torch.cat([scales[0].neighborhoods, extra],
-                                        dim=-1))
-        feats = super().forward(scales).feats
-
+        xyz, scales, feats = self.encode_points(points)
         seed_idx = scales[0].idx[:, :self.num_seeds, 0]
         seed_xyz = gather_points_unchecked(xyz, seed_idx)
         x = feats[-1]

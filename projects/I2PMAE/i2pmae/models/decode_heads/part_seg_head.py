@@ -27,7 +27,8 @@ class I2PMAEPartSegHead(Base3DDecodeHead):
     2. the scales' point features are concatenated (``P = num_scales *
        fp_channels`` channels); each shape's global feature is their max
        plus their mean over the points, and its category's one-hot vector
-       goes through Linear-BN-LeakyReLU(0.2) to ``category_channels``;
+       goes through Linear-BN-LeakyReLU(0.2) to ``category_channels``
+       (``num_categories=0``: no category, as for scene blocks);
     3. a per-point MLP (1x1 Conv-BN-ReLU to each of ``hidden_channels``
        and then ``channels``, dropout after the first layer) and
        ``conv_seg`` give ``num_classes`` logits per point.
@@ -49,10 +50,13 @@ class I2PMAEPartSegHead(Base3DDecodeHead):
         in_channels (Sequence[int]): token channels of each encoder scale,
             finest first.
         num_classes (int): part classes (50 for ShapeNetPart).
-        num_categories (int): object categories (16), the one-hot size.
+        num_categories (int): object categories (16), the one-hot size;
+            0 builds no category branch (the input has no
+            ``categories``).
         fp_channels (int): channels of each scale after propagation.
         fp_blocks (int): residual blocks of each propagation.
-        category_channels (int): channels of the category feature.
+        category_channels (int): channels of the category feature
+            (unused with ``num_categories=0``).
         hidden_channels (Sequence[int]): MLP widths before ``channels``.
         channels (int): the last MLP width, read by ``conv_seg``.
         dropout_ratio (float): dropout after the first MLP layer.
@@ -81,7 +85,6 @@ class I2PMAEPartSegHead(Base3DDecodeHead):
         in_channels = list(in_channels)
         sizes = dict(
             num_classes=num_classes,
-            num_categories=num_categories,
             fp_channels=fp_channels,
             category_channels=category_channels,
             channels=channels)
@@ -89,6 +92,9 @@ class I2PMAEPartSegHead(Base3DDecodeHead):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f'{name} must be a positive int, got '
                                  f'{value!r}')
+        if not isinstance(num_categories, int) or num_categories < 0:
+            raise ValueError('num_categories must be an int >= 0 (0: no '
+                             f'category input), got {num_categories!r}')
         if not in_channels or any(c < 1 for c in in_channels):
             raise ValueError('in_channels must list the positive channels '
                              f'of every encoder scale, got {in_channels}')
@@ -106,9 +112,12 @@ class I2PMAEPartSegHead(Base3DDecodeHead):
             for c in in_channels
         ])
         point_channels = len(in_channels) * fp_channels
-        self.category_embed = nn.Sequential(
-            nn.Linear(num_categories, category_channels, bias=False),
-            BiasCorrectedBatchNorm1d(category_channels), nn.LeakyReLU(0.2))
+        if num_categories:
+            self.category_embed = nn.Sequential(
+                nn.Linear(num_categories, category_channels, bias=False),
+                BiasCorrectedBatchNorm1d(category_channels), nn.LeakyReLU(0.2))
+        else:
+            category_channels = 0
         widths = list(hidden_channels) + [channels]
         self.point_proj = nn.Conv1d(point_channels, widths[0], 1)
         self.shape_proj = nn.Linear(
@@ -125,10 +134,11 @@ class I2PMAEPartSegHead(Base3DDecodeHead):
 
     def _check_inputs(self, feats_dict: dict) -> None:
         """One ``ValueError`` naming what the input dict lacks."""
-        missing = [k for k in FEAT_KEYS if k not in feats_dict]
+        keys = FEAT_KEYS if self.num_categories else FEAT_KEYS[:-1]
+        missing = [k for k in keys if k not in feats_dict]
         if missing:
             raise ValueError(f'{type(self).__name__} needs the keys '
-                             f'{list(FEAT_KEYS)}, missing {missing}')
+                             f'{list(keys)}, missing {missing}')
         num = len(self.in_channels)
         for key in ('centers', 'feats'):
             if len(feats_dict[key]) != num:
@@ -139,6 +149,8 @@ class I2PMAEPartSegHead(Base3DDecodeHead):
             if f.shape[-1] != c:
                 raise ValueError(f'feats[{s}] has {f.shape[-1]} channels, '
                                  f'in_channels[{s}] is {c}')
+        if not self.num_categories:
+            return
         categories = feats_dict['categories']
         if categories.shape != (len(feats_dict['points']), ) or \
                 bool((categories < 0).any()) or \
@@ -172,7 +184,8 @@ class I2PMAEPartSegHead(Base3DDecodeHead):
             feats_dict (dict): ``points`` ``[B, N, 3]``; ``centers`` and
                 ``feats``, lists over the scales (finest first) of the
                 token centres ``[B, G_s, 3]`` and encoder features ``[B,
-                G_s, C_s]`` of all tokens; ``categories`` long ``[B]``.
+                G_s, C_s]`` of all tokens; ``categories`` long ``[B]``
+                (with ``num_categories > 0``).
 
         Returns:
             Tensor: ``[B, num_classes, N]`` logits.
@@ -180,11 +193,11 @@ class I2PMAEPartSegHead(Base3DDecodeHead):
         self._check_inputs(feats_dict)
         x = self.point_features(feats_dict['points'], feats_dict['centers'],
                                 feats_dict['feats'])
-        one_hot = F.one_hot(feats_dict['categories'],
-                            self.num_categories).to(x.dtype)
-        shape = torch.cat(
-            [x.amax(2) + x.mean(2),
-             self.category_embed(one_hot)], dim=1)
+        shape = x.amax(2) + x.mean(2)
+        if self.num_categories:
+            one_hot = F.one_hot(feats_dict['categories'],
+                                self.num_categories).to(x.dtype)
+            shape = torch.cat([shape, self.category_embed(one_hot)], dim=1)
         x = self.point_proj(x) + self.shape_proj(shape).unsqueeze(-1)
         x = F.relu(self.first_norm(x), inplace=True)
         if self.dropout is not None:
