@@ -13,6 +13,9 @@ sys.path.insert(0, osp.join(REPO, 'tools'))
 import benchmark  # noqa: E402
 from benchmark_modes.data import per_sample_pipeline  # noqa: E402
 
+from projects.I2PMAE.i2pmae.ops import \
+    furthest_point_sample_cpu as fps_cpu  # noqa: E402
+
 DATASETS = osp.join(REPO, 'configs', '_base_', 'datasets')
 
 
@@ -55,18 +58,21 @@ def test_data_mode_prints_both_modelnet40_paths(synthetic_data, capsys):
     out = capsys.readouterr().out
     rows = re.findall(
         r'^synthetic_modelnet40 +(train|val) +ModelNet40Dataset +\d+ +'
-        r'\((\d+), 3\) +(per-sample|batched \(cpu\)) +[\d.]+ +([\d.]+) *$',
-        out, re.M)
-    assert [(r[0], r[2]) for r in rows] == [('train', 'per-sample'),
-                                            ('train', 'batched (cpu)'),
-                                            ('val', 'per-sample'),
-                                            ('val', 'batched (cpu)')], out
+        r'\((\d+), 3\) +(per-sample, torch FPS|per-sample|batched \(cpu\)) +'
+        r'[\d.]+ +([\d.]+) *$', out, re.M)
+    paths = ['per-sample, torch FPS', 'per-sample', 'batched (cpu)']
+    assert [
+        (r[0], r[2]) for r in rows
+    ] == [('train', p) for p in paths] + [('val', p) for p in paths], out
     assert {r[1] for r in rows} == {'1024'}
     assert all(float(r[3]) > 0 for r in rows)
     for loader in ('train', 'val'):
         assert re.search(
             rf'^synthetic_modelnet40 {loader}: batched [\d.]+x the '
-            'per-sample samples/s$', out, re.M), out
+            r'samples/s of per-sample with torch FPS, [\d.]+x per-sample$',
+            out, re.M), out
+    # the torch loop was only chosen for its path
+    assert fps_cpu.CPU_BACKEND == 'numba'
 
 
 def test_data_mode_names_bad_options():

@@ -13,6 +13,10 @@ from projects.I2PMAE.i2pmae.ops import (_dispatch, furthest_point_sample,
 
 # the package exports the function ``knn``, which hides the module's name
 knn_module = importlib.import_module('projects.I2PMAE.i2pmae.ops.knn')
+fps_module = importlib.import_module(
+    'projects.I2PMAE.i2pmae.ops.furthest_point_sample')
+fps_cpu = importlib.import_module(
+    'projects.I2PMAE.i2pmae.ops.furthest_point_sample_cpu')
 
 # -------------- loop references (plain Python floats, i.e. float64 arithmetic)
 
@@ -136,6 +140,39 @@ def test_fps_ignores_autograd():
     points = random_cloud(2, 20).requires_grad_()
     idx = furthest_point_sample(points, 5)
     assert not idx.requires_grad
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_fps_compiled_cpu_kernel_equals_torch_loop(dtype):
+    # the compiled kernel (the CPU default) and the torch loop return the
+    # same indices: 24 seeds, sizes from 1 to 2048 points, duplicated points
+    # and coordinates on a coarse grid (exact distance ties)
+    sizes = [(1, 1), (7, 7), (64, 16), (300, 97), (2048, 512), (2048, 1200)]
+    for seed in range(24):
+        num, num_samples = sizes[seed % len(sizes)]
+        points = random_cloud(3, num, dtype=dtype, seed=seed)
+        if seed % 3 == 1:
+            points = with_duplicates(points)
+        elif seed % 3 == 2:
+            points = (points * 4).round() / 4
+        assert fps_cpu.use_compiled_kernel(points)
+        compiled = furthest_point_sample(points, num_samples)
+        loop = fps_module._furthest_point_sample_torch(points, num_samples)
+        assert torch.equal(compiled, loop), (seed, num, num_samples)
+
+
+def test_fps_cpu_backend_choice(monkeypatch):
+    points = random_cloud(2, 50, dtype=torch.float32, seed=1)
+    assert fps_cpu.use_compiled_kernel(points)
+    # half precision has no numpy dtype: the torch loop takes it
+    assert not fps_cpu.use_compiled_kernel(points.bfloat16())
+    expected = furthest_point_sample(points, 10)
+    monkeypatch.setattr(fps_cpu, 'CPU_BACKEND', 'numba')
+    fps_cpu.set_cpu_backend('torch')
+    assert not fps_cpu.use_compiled_kernel(points)
+    assert torch.equal(furthest_point_sample(points, 10), expected)
+    with pytest.raises(ValueError, match="'numba' or 'torch', got 'cuda'"):
+        fps_cpu.set_cpu_backend('cuda')
 
 
 # ------------------------------------------------------------------------- kNN

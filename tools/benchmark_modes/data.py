@@ -12,7 +12,11 @@ the ModelNet40 configs) is timed on both paths: ``batched``, the loader
 followed by the preprocessor on ``--device`` in the main process (with
 ``--threads`` torch threads, 1 by default), and ``per-sample``, the same
 sampling and augmentation as transforms in the workers
-(:func:`per_sample_pipeline`).
+(:func:`per_sample_pipeline`). On the CPU, FPS runs as a loop compiled by
+numba; ``per-sample, torch FPS`` times the per-sample path with the torch
+loop instead (``set_cpu_backend('torch')``), the pipeline as it ran before
+the compiled loop and the batched path existed, and the ratios compare
+``batched`` with both.
 """
 import argparse
 import glob
@@ -198,17 +202,20 @@ def _batched_preprocess(cfg: dict, device: str,
 
 def _paths(dataset_cfg: dict, preprocessor: Optional[dict], training: bool,
            device: str) -> List[tuple]:
-    """The (label, dataset config, preprocess) of each path to time: the
-    workers alone, or both paths when ``preprocessor`` samples."""
+    """The (label, dataset config, preprocess, CPU FPS backend) of each path
+    to time: the workers alone, or, when ``preprocessor`` samples, the
+    per-sample path with the torch FPS loop and with the compiled one, then
+    the batched path."""
     if preprocessor is None:
-        return [('workers', dataset_cfg, None)]
+        return [('workers', dataset_cfg, None, 'numba')]
     per_sample = dict(
         dataset_cfg,
         pipeline=per_sample_pipeline(dataset_cfg['pipeline'], preprocessor,
                                      training))
     batched = _batched_preprocess(preprocessor, device, training)
-    return [('per-sample', per_sample, None),
-            (f'batched ({device})', dataset_cfg, batched)]
+    return [('per-sample, torch FPS', per_sample, None, 'torch'),
+            ('per-sample', per_sample, None, 'numba'),
+            (f'batched ({device})', dataset_cfg, batched, 'numba')]
 
 
 def run(args: argparse.Namespace) -> None:
@@ -220,6 +227,8 @@ def run(args: argparse.Namespace) -> None:
     from mmengine.runner import set_random_seed
 
     import projects.I2PMAE.i2pmae  # noqa: F401  (registers the datasets)
+    from projects.I2PMAE.i2pmae.ops.furthest_point_sample_cpu import \
+        set_cpu_backend
     from projects.I2PMAE.i2pmae.synthetic import generate_synthetic_datasets
 
     if args.threads < 1:
@@ -251,9 +260,12 @@ def run(args: argparse.Namespace) -> None:
                 dataset_cfg['data_root'] = _rebase(dataset_cfg['data_root'],
                                                    root)
                 rates = []
-                for label, path_cfg, preprocess in _paths(
+                for label, path_cfg, preprocess, backend in _paths(
                         dataset_cfg, preprocessor, loader == 'train',
                         args.device):
+                    # workers are forked when the loader starts and keep
+                    # the backend chosen here
+                    set_cpu_backend(backend)
                     set_random_seed(args.seed)
                     start = time.perf_counter()
                     with DefaultScope.overwrite_default_scope('mmdet3d'):
@@ -275,11 +287,13 @@ def run(args: argparse.Namespace) -> None:
                     rows.append(
                         (name, loader, path_cfg['type'], len(dataset),
                          str(shape), label, f'{init_s:.2f}', f'{rate:.1f}'))
-                if len(rates) == 2:
+                if len(rates) == 3:
                     ratios.append(f'{name} {loader}: batched '
-                                  f'{rates[1] / rates[0]:.1f}x the '
-                                  'per-sample samples/s')
+                                  f'{rates[2] / rates[0]:.1f}x the samples/s '
+                                  'of per-sample with torch FPS, '
+                                  f'{rates[2] / rates[1]:.1f}x per-sample')
     finally:
+        set_cpu_backend('numba')
         torch.set_num_threads(threads)
         if args.root is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -5,6 +5,8 @@ from torch import Tensor
 from ..utils.point_cloud_check import check_point_cloud
 from . import _dispatch
 from ._checks import check_count
+from .furthest_point_sample_cpu import (furthest_point_sample_cpu,
+                                        use_compiled_kernel)
 
 
 def furthest_point_sample(points: Tensor,
@@ -14,8 +16,11 @@ def furthest_point_sample(points: Tensor,
 
     The first sample is point 0. Each next sample is the point whose squared
     L2 distance to the already chosen set is largest; among equal distances
-    the lowest index wins. CUDA tensors go to mmcv's kernel (float32), other
-    tensors to a torch implementation vectorised over the batch.
+    the lowest index wins. CUDA tensors go to mmcv's kernel (float32),
+    float32 / float64 CPU tensors to a loop compiled by numba
+    (:mod:`.furthest_point_sample_cpu`), other tensors to a torch
+    implementation vectorised over the batch; all three return the same
+    indices.
 
     Args:
         points (Tensor): ``[B, N, 3]`` coordinates.
@@ -34,6 +39,8 @@ def furthest_point_sample(points: Tensor,
         kernel = _dispatch.mmcv_op('furthest_point_sample')
         idx = kernel(points.detach().float().contiguous(), num_samples)
         return idx.long()
+    if use_compiled_kernel(points):
+        return furthest_point_sample_cpu(points, num_samples)
     return _furthest_point_sample_torch(points.detach(), num_samples)
 
 
