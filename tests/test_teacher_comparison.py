@@ -4,6 +4,7 @@ import json
 import os
 import os.path as osp
 
+import numpy as np
 import pytest
 from mmengine.config import Config
 
@@ -141,3 +142,32 @@ def test_seed_option_is_refused(capsys):
     with pytest.raises(SystemExit):
         teacher_comparison.parse_args(['--cfg-options', 'randomness.seed=3'])
     assert 'must not set randomness.seed' in capsys.readouterr().err
+
+
+def test_teacher_feature_svm_scores_both_towers(data_root, teacher):
+    from projects.I2PMAE.i2pmae.models import MultiViewDepthProjector
+    from tools.analysis_tools import teacher_feature_svm
+    from tools.train_depth_teacher import PIPELINE, batch_of, load_split
+    h5 = osp.join(data_root, 'modelnet40_ply_hdf5_2048')
+    results = teacher_feature_svm.main(
+        ['--data-root', h5, '--teacher', teacher])
+    assert list(results) == ['trained', 'random']
+    for scores in results.values():
+        assert 0 <= scores['accuracy'] <= 100 and scores['C'] > 0
+        assert 0 <= scores['cv_accuracy'] <= 100
+    # the feature of a cloud: max over patches, mean over the three views
+    cfg = teacher_feature_svm.teacher_config(teacher)
+    tower = teacher_feature_svm.CLIPTeacher(pretrained=teacher, **cfg)
+    projector = MultiViewDepthProjector(
+        image_size=cfg['vision_cfg']['image_size'])
+    # fixed items: the pipeline samples the points at random
+    dataset = load_split(h5, 'test', PIPELINE)
+    items = [dataset[i] for i in range(7)]
+    features, labels = teacher_feature_svm.teacher_features(
+        tower, projector, items, batch_size=5)
+    assert features.shape == (7, cfg['embed_dim'])
+    points, label = batch_of(items, [6])
+    patch_feats = tower(projector(points)[0])[0]
+    expected = patch_feats.flatten(2).amax(-1).mean(0)
+    assert labels[6] == label.item()
+    assert np.allclose(features[6], expected.numpy(), atol=1e-5)
