@@ -160,3 +160,55 @@ def read_log_text(work_dir):
     assert len(logs) == 1, logs
     with open(logs[0]) as f:
         return f.read()
+
+
+def save_tiny_pretraining_checkpoint(path,
+                                     encoder,
+                                     num_groups=(64, 32, 8),
+                                     perturb=True,
+                                     seed=3):
+    """Save a tiny 3D-only I2PMAE pretraining checkpoint as the Runner does.
+
+    Args:
+        path (str | Path): the ``.pth`` file to write.
+        encoder (dict): the ``I2PMAEEncoder`` config (three scales, the
+            last two 48 and 96 wide, as the tiny decoder expects).
+        num_groups (tuple[int]): the tokenizer's groups per scale (of 8, 4
+            and 4 points).
+        perturb (bool): add unit Gaussian noise to every weight, so the
+            pretrained weights differ from any initialisation.
+        seed (int): torch seed of the initialisation and the noise.
+
+    Returns:
+        dict: the saved ``state_dict``.
+    """
+    from mmdet3d.registry import MODELS
+
+    from projects.I2PMAE.i2pmae.utils.quiet_init import init_weights_quietly
+    torch.manual_seed(seed)
+    pretrain = MODELS.build(
+        dict(
+            type='I2PMAE',
+            tokenizer=dict(
+                type='MultiScalePointTokenizer',
+                num_groups=list(num_groups),
+                group_sizes=[8, 4, 4]),
+            backbone=dict(encoder, type='I2PMAEEncoder'),
+            neck=dict(
+                type='I2PMAEDecoder',
+                embed_dims=[96, 48],
+                depths=[1, 1],
+                num_heads=6,
+                up_blocks=[1]),
+            head=dict(
+                type='I2PMAEPretrainHead',
+                in_channels=48,
+                group_size=4,
+                feat_dim_2d=0),
+            mask_generator=dict(type='RandomMaskGenerator', mask_ratio=0.75)))
+    init_weights_quietly(pretrain)
+    if perturb:
+        for p in pretrain.parameters():
+            p.data.add_(torch.randn_like(p))
+    torch.save(dict(state_dict=pretrain.state_dict(), meta=dict()), str(path))
+    return pretrain.state_dict()

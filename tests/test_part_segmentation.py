@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import save_tiny_pretraining_checkpoint
 from mmdet3d.registry import MODELS
 from mmdet3d.structures import PointData
 from mmengine.registry import DefaultScope
@@ -312,39 +313,9 @@ def test_builds_whatever_default_scope_is_current():
 @pytest.fixture
 def pretrained_checkpoint(tmp_path):
     """A Point-M2AE-style I2PMAE checkpoint with the segmentor's encoder."""
-    torch.manual_seed(3)
-    encoder = dict(
-        type='I2PMAEEncoder',
-        embed_dims=[24, 48, 96],
-        depths=[1, 1, 1],
-        num_heads=6)
-    pretrain = MODELS.build(
-        dict(
-            type='I2PMAE',
-            tokenizer=dict(
-                type='MultiScalePointTokenizer',
-                num_groups=[64, 32, 8],
-                group_sizes=[8, 4, 4]),
-            backbone=encoder,
-            neck=dict(
-                type='I2PMAEDecoder',
-                embed_dims=[96, 48],
-                depths=[1, 1],
-                num_heads=6,
-                up_blocks=[1]),
-            head=dict(
-                type='I2PMAEPretrainHead',
-                in_channels=48,
-                group_size=4,
-                feat_dim_2d=0),
-            mask_generator=dict(type='RandomMaskGenerator', mask_ratio=0.75)))
-    pretrain.init_weights()
-    # pretrained weights differ from any initialisation
-    for p in pretrain.parameters():
-        p.data.add_(torch.randn_like(p))
+    encoder = dict(embed_dims=[24, 48, 96], depths=[1, 1, 1], num_heads=6)
     path = tmp_path / 'pretrain.pth'
-    torch.save(dict(state_dict=pretrain.state_dict(), meta=dict()), path)
-    return str(path), pretrain.state_dict()
+    return str(path), save_tiny_pretraining_checkpoint(path, encoder)
 
 
 def _assert_encoder_loaded(model, state):

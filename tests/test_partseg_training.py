@@ -12,8 +12,7 @@ import sys
 
 import pytest
 import torch
-from conftest import TINY_SYNTHETIC
-from mmdet3d.registry import MODELS
+from conftest import TINY_SYNTHETIC, save_tiny_pretraining_checkpoint
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
@@ -73,30 +72,13 @@ def partseg_root(synthetic_data):
 @pytest.fixture(scope='module')
 def pretrained(tmp_path_factory):
     """A tiny pretraining (I2PMAE without teacher) checkpoint."""
-    torch.manual_seed(1)
-    model = MODELS.build(
-        dict(
-            type='I2PMAE',
-            tokenizer=dict(
-                type='MultiScalePointTokenizer',
-                num_groups=[32, 16, 8],
-                group_sizes=[8, 4, 4]),
-            backbone=dict(type='I2PMAEEncoder', num_heads=6, **ENCODER),
-            neck=dict(
-                type='I2PMAEDecoder',
-                embed_dims=[96, 48],
-                depths=[1, 1],
-                num_heads=6,
-                up_blocks=[1]),
-            head=dict(
-                type='I2PMAEPretrainHead',
-                in_channels=48,
-                group_size=4,
-                feat_dim_2d=0),
-            mask_generator=dict(type='RandomMaskGenerator', mask_ratio=0.75)))
-    model.init_weights()
     path = tmp_path_factory.mktemp('pretrain') / 'epoch_1.pth'
-    torch.save(dict(state_dict=model.state_dict(), meta=dict()), path)
+    save_tiny_pretraining_checkpoint(
+        path,
+        dict(num_heads=6, **ENCODER),
+        num_groups=(32, 16, 8),
+        perturb=False,
+        seed=1)
     return str(path)
 
 

@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from conftest import save_tiny_pretraining_checkpoint
 from mmdet3d.registry import MODELS
 from mmdet3d.structures import DepthInstance3DBoxes, Det3DDataSample, PointData
 from mmengine.config import Config
@@ -243,34 +244,8 @@ def test_tokenizer_and_encoder_scales_must_agree():
 def pretrained_checkpoint(tmp_path_factory):
     """An I2PMAE pretraining checkpoint with SMALL_DETECTOR's encoder,
     saved as the Runner saves them."""
-    torch.manual_seed(3)
-    pretrain = MODELS.build(
-        dict(
-            type='I2PMAE',
-            tokenizer=dict(
-                type='MultiScalePointTokenizer',
-                num_groups=[64, 32, 8],
-                group_sizes=[8, 4, 4]),
-            backbone=dict(type='I2PMAEEncoder', **SMALL_ENCODER),
-            neck=dict(
-                type='I2PMAEDecoder',
-                embed_dims=[96, 48],
-                depths=[1, 1],
-                num_heads=6,
-                up_blocks=[1]),
-            head=dict(
-                type='I2PMAEPretrainHead',
-                in_channels=48,
-                group_size=4,
-                feat_dim_2d=0),
-            mask_generator=dict(type='RandomMaskGenerator', mask_ratio=0.75)))
-    init_weights_quietly(pretrain)
-    # pretrained weights differ from any initialisation
-    for p in pretrain.parameters():
-        p.data.add_(torch.randn_like(p))
     path = tmp_path_factory.mktemp('pretrain') / 'epoch_1.pth'
-    torch.save(dict(state_dict=pretrain.state_dict(), meta=dict()), path)
-    return str(path), pretrain.state_dict()
+    return str(path), save_tiny_pretraining_checkpoint(path, SMALL_ENCODER)
 
 
 def _assert_encoder_loaded(backbone, state, prefix='backbone.'):
