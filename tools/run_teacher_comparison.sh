@@ -13,9 +13,9 @@
 #      schedule, scored by the linear SVM on the synthetic ModelNet40 test
 #      split (mean ± std over the seeds).
 # Every step is skipped when its output exists, so a re-run continues where
-# the last one stopped. On 2 CPU cores: the teacher about 5 minutes, each
-# pretraining with its two SVM scorings about 5 minutes (9 runs for 3
-# seeds).
+# the last one stopped. On 2 CPU cores shared with other jobs: the teacher
+# about 5 minutes, the 9 pretrainings of 3 seeds with their SVM scorings
+# 2 h 15 min.
 #
 # Usage: bash tools/run_teacher_comparison.sh [--seeds 0-2]
 #            [--data-root data/synthetic] [--work-dir work_dirs/teacher]
