@@ -8,14 +8,12 @@
 # the tokenizer's groups, a narrow decode head (128 channels per scale, one
 # hidden layer, no dropout) and the CPU fine-tuning schedule
 # (_base_/schedules/finetune_adamw_cosine_cpu_8e.py: 160 iterations here,
-# encoder lr 1e-4, BatchNorm statistics recomputed before the test), with
-# the decode head at lr 1e-2 instead of that schedule's 10x. Adam moves each
-# weight by about lr per step, and the new head must learn 50 part logits in
-# 160 steps: at 1e-3 the training loss fell only from 3.93 to 2.65 and the
-# test split scored 34.0% mIoU, at 1e-2 to 1.20 and 39.3% (from scratch,
-# one run each on the default synthetic data; predicting each category's
-# most common part scores 25.5%, a uniform guess among its parts 19.3%).
-# The test split is scored once, after the last epoch.
+# encoder lr 1e-4, new heads at 10x, BatchNorm statistics recomputed before
+# the test). The decode head's lr was selected without the test split:
+# trained on the train split (128 shapes) from scratch and scored on the
+# val split (32 shapes), one run each, the head at 1e-3 scored 38.4% mIoU
+# and at 1e-2 38.2%, so the schedule's 1e-3 stays. The test split is scored
+# once, after the last epoch (trained on train + val).
 _base_ = [
     './_base_/models/i2pmae_partseg.py',
     './_base_/datasets/synthetic_shapenetpart.py',
@@ -34,10 +32,5 @@ model = dict(
         hidden_channels=[128],
         channels=64,
         dropout_ratio=0.0))
-optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={
-        '_delete_': True,
-        'decode_head.': dict(lr_mult=100.0)
-    }))
 val_evaluator = dict(_delete_=True, type='PartSegMIoU')
 test_evaluator = val_evaluator
