@@ -171,3 +171,15 @@ def test_teacher_feature_svm_scores_both_towers(data_root, teacher):
     expected = patch_feats.flatten(2).amax(-1).mean(0)
     assert labels[6] == label.item()
     assert np.allclose(features[6], expected.numpy(), atol=1e-5)
+
+
+def test_teacher_feature_svm_names_a_missing_teacher(data_root, tmp_path):
+    from tools.analysis_tools import teacher_feature_svm
+    missing = str(tmp_path / 'none.pt')
+    with pytest.raises(SystemExit) as info:
+        teacher_feature_svm.main([
+            '--data-root',
+            osp.join(data_root, 'modelnet40_ply_hdf5_2048'), '--teacher',
+            missing
+        ])
+    assert f'{missing}.json not found' in str(info.value)
