@@ -74,7 +74,7 @@ def teacher(synthetic_data, tmp_path_factory):
 
 
 def test_comparison_runs_every_row_and_reuses_finished_runs(
-        data_root, teacher, tmp_path, capsys):
+        data_root, teacher, synthetic_data, tmp_path, capsys):
     args = [
         '--seeds', '0', '--work-root',
         str(tmp_path), '--data-root', data_root, '--teacher', teacher,
@@ -119,12 +119,39 @@ def test_comparison_runs_every_row_and_reuses_finished_runs(
     assert teacher_comparison.main(args)['rows'] == result['rows']
     assert os.stat(checkpoint).st_mtime_ns == before
 
+    # another SVM data root scores the finished pretraining without training
+    # it again (its own score folder), and an ablation row trains its own
+    dev = synthetic_data(['modelnet_h5'],
+                         seed=2,
+                         per_class=2,
+                         test_per_class=1,
+                         num_points=1024)
+    dev_svm = osp.join(dev, 'modelnet40_ply_hdf5_2048')
+    ablation = 'i2pmae_depth_teacher_no_2d_loss'
+    result = teacher_comparison.main(
+        args + ['--svm-data-root', dev_svm, '--rows', 'point_m2ae', ablation])
+    assert os.stat(checkpoint).st_mtime_ns == before
+    assert result['svm_data_root'] == dev_svm
+    assert [row['name'] for row in result['rows']] == [
+        teacher_comparison.RANDOM_INIT, 'Point-M2AE (3D only, random masking)',
+        teacher_comparison.ROWS[ablation].name
+    ]
+    folders = os.listdir(tmp_path / 'point_m2ae' / 'seed_0')
+    assert 'svm_vs_random' in folders
+    assert teacher_comparison.score_folder(
+        teacher_comparison.parse_args(['--svm-data-root', dev_svm])) in folders
+    cfg = run_cfg(ablation, teacher_comparison.DEPTH_TEACHER_CONFIG)
+    assert cfg.model.head.loss_2d.loss_weight == 0.0
+    assert cfg.model.teacher.pretrained == teacher
+
 
 @pytest.mark.parametrize('make_args, message', [
     (lambda root, tmp: ['--teacher', str(tmp / 'none.pt')],
      'the depth-trained teacher {tmp}/none.pt does not exist'),
     (lambda root, tmp: ['--data-root', str(tmp / 'nodata')],
      '{tmp}/nodata/ShapeNet55-34 does not exist'),
+    (lambda root, tmp: ['--svm-data-root', str(tmp / 'dev')],
+     '{tmp}/dev does not exist'),
 ])
 def test_missing_inputs_fail_before_training(make_args, message, data_root,
                                              teacher, tmp_path):
@@ -136,6 +163,20 @@ def test_missing_inputs_fail_before_training(make_args, message, data_root,
         teacher_comparison.main(args + make_args(data_root, tmp_path))
     assert message.format(tmp=tmp_path) in str(info.value)
     assert os.listdir(tmp_path) == []
+
+
+def test_a_run_before_its_last_epoch_is_not_finished(tmp_path):
+    config = tmp_path / 'run.py'
+    config.write_text('train_cfg = dict(max_epochs=2)\n')
+    last = tmp_path / 'last_checkpoint'
+    assert teacher_comparison.finished_checkpoint(str(tmp_path),
+                                                  str(config)) is None
+    last.write_text(str(tmp_path / 'epoch_1.pth'))
+    assert teacher_comparison.finished_checkpoint(str(tmp_path),
+                                                  str(config)) is None
+    last.write_text(str(tmp_path / 'epoch_2.pth'))
+    assert teacher_comparison.finished_checkpoint(
+        str(tmp_path), str(config)) == str(tmp_path / 'epoch_2.pth')
 
 
 def test_seed_option_is_refused(capsys):

@@ -29,6 +29,8 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
+from mmengine.config import Config
+
 from tools.analysis_tools.index_ranges import parse_index_ranges
 from tools.analysis_tools.multi_run_summary import (STD_NOTE, format_mean_std,
                                                     mean_std, save_json)
@@ -70,6 +72,27 @@ PRETRAININGS = (
         DEPTH_TEACHER_CONFIG,
         trained_teacher=True),
 )
+#: what separates the 2D teacher's two roles (its saliency guides the mask,
+#: its features are the 2D target), run with ``--rows``
+ABLATIONS = (
+    Row('i2pmae_depth_teacher_no_2d_loss',
+        'I2P-MAE, depth-trained teacher, loss_2d weight 0 (guided mask only)',
+        DEPTH_TEACHER_CONFIG, ('model.head.loss_2d.loss_weight=0.0', ),
+        trained_teacher=True),
+    Row('i2pmae_random_teacher_no_2d_loss',
+        'I2P-MAE, random 2D teacher, loss_2d weight 0 (guided mask only)',
+        DEPTH_TEACHER_CONFIG, ('model.teacher.pretrained=None',
+                               'model.head.loss_2d.loss_weight=0.0')),
+    Row('i2pmae_depth_teacher_2d_loss_0.03',
+        'I2P-MAE, depth-trained teacher, loss_2d weight 0.03',
+        DEPTH_TEACHER_CONFIG, ('model.head.loss_2d.loss_weight=0.03', ),
+        trained_teacher=True),
+    Row('i2pmae_depth_teacher_mask_0.6',
+        'I2P-MAE, depth-trained teacher, mask ratio 0.6',
+        DEPTH_TEACHER_CONFIG, ('model.mask_generator.mask_ratio=0.6', ),
+        trained_teacher=True),
+)
+ROWS = {row.key: row for row in PRETRAININGS + ABLATIONS}
 #: the untrained encoder of this pretraining's config is the random row
 RANDOM_INIT = 'random init (no pretraining)'
 RANDOM_INIT_FROM = 'point_m2ae'
@@ -97,6 +120,23 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='the depth-trained teacher checkpoint (tools/'
         'train_depth_teacher.py)')
     parser.add_argument(
+        '--rows',
+        nargs='+',
+        choices=list(ROWS),
+        default=[row.key for row in PRETRAININGS],
+        metavar='ROW',
+        help='the pretrainings to run, in table order (default: '
+        f'{" ".join(row.key for row in PRETRAININGS)}; the random-init row '
+        f'comes with {RANDOM_INIT_FROM}); also: '
+        f'{" ".join(row.key for row in ABLATIONS)}')
+    parser.add_argument(
+        '--svm-data-root',
+        help='the linear SVM\'s ModelNet40-h5 data: fitted on its train '
+        'split, scored on its test split (default: DATA_ROOT/'
+        'modelnet40_ply_hdf5_2048). Investigations that must not see the '
+        'evaluation split score a development set generated with another '
+        'seed here')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         default=[],
@@ -116,6 +156,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if any(opt.startswith('randomness.seed=') for opt in args.cfg_options):
         parser.error('--cfg-options must not set randomness.seed: the '
                      'tool sets it for every seed')
+    args.default_svm_data = args.svm_data_root is None
+    if args.default_svm_data:
+        args.svm_data_root = osp.join(args.data_root,
+                                      'modelnet40_ply_hdf5_2048')
     return args
 
 
@@ -131,13 +175,17 @@ def check_inputs(args: argparse.Namespace) -> None:
             f'the depth-trained teacher {args.teacher} does not exist: make '
             'it with tools/train_depth_teacher.py (see the commands in '
             f'{DEPTH_TEACHER_CONFIG}) or pass --teacher PATH')
-    for folder in ('ShapeNet55-34', 'modelnet40_ply_hdf5_2048'):
-        path = osp.join(args.data_root, folder)
+    generated = f'--out {args.data_root}'
+    for path, how in ((osp.join(args.data_root, 'ShapeNet55-34'), generated),
+                      (osp.join(args.data_root,
+                                'modelnet40_ply_hdf5_2048'), generated),
+                      (args.svm_data_root, '--layouts modelnet_h5 --seed S '
+                       '--out FOLDER (a development set: another seed; its '
+                       'modelnet40_ply_hdf5_2048 folder)')):
         if not osp.isdir(path):
             raise FileNotFoundError(
                 f'{path} does not exist: generate the synthetic data with '
-                'tools/dataset_converters/make_synthetic_shapes.py --out '
-                f'{args.data_root}')
+                f'tools/dataset_converters/make_synthetic_shapes.py {how}')
 
 
 def run_options(row: Row, args: argparse.Namespace) -> List[str]:
@@ -156,8 +204,53 @@ def run_options(row: Row, args: argparse.Namespace) -> List[str]:
     return options + list(row.options) + list(args.cfg_options)
 
 
+def score_folder(args: argparse.Namespace) -> str:
+    """The folder of a run's SVM scores: one per SVM data root.
+
+    Args:
+        args (argparse.Namespace): the parsed command line.
+
+    Returns:
+        str: ``svm_vs_random`` for the default data, else
+        ``svm_vs_random_<the SVM data root, relative to the working
+        directory when inside it, '/' as '_'>``.
+    """
+    if args.default_svm_data:
+        return 'svm_vs_random'
+    root = osp.abspath(args.svm_data_root)
+    inside = osp.relpath(root)
+    if not inside.startswith(osp.pardir):
+        root = inside
+    return 'svm_vs_random_' + root.strip(osp.sep).replace(osp.sep, '_')
+
+
+def finished_checkpoint(work_dir: str, config: str) -> Optional[str]:
+    """The last checkpoint of a pretraining that ran all its epochs.
+
+    Args:
+        work_dir (str): the run's work dir.
+        config (str): the config copy the run wrote there.
+
+    Returns:
+        str | None: the checkpoint path, or None when the run has not
+        finished (no checkpoint, or one before ``train_cfg.max_epochs``).
+    """
+    last = osp.join(work_dir, 'last_checkpoint')
+    if not (osp.isfile(last) and osp.isfile(config)):
+        return None
+    with open(last) as f:
+        checkpoint = f.read().strip()
+    max_epochs = Config.fromfile(config).train_cfg.max_epochs
+    if osp.basename(checkpoint) != f'epoch_{max_epochs}.pth':
+        return None
+    return checkpoint
+
+
 def pretrain_and_score(row: Row, seed: int, args: argparse.Namespace) -> List:
     """Pretrain one row with one seed and score it with the linear SVM.
+
+    A finished pretraining is not repeated: scoring it on other SVM data
+    (``--svm-data-root``) only runs the SVM.
 
     Returns:
         list[dict]: the two rows of ``svm_vs_random.json`` (the pretrained
@@ -167,23 +260,27 @@ def pretrain_and_score(row: Row, seed: int, args: argparse.Namespace) -> List:
         SystemExit: the training or the scoring failed.
     """
     work_dir = osp.join(args.work_root, row.key, f'seed_{seed}')
-    result = osp.join(work_dir, 'svm_vs_random', 'svm_vs_random.json')
+    result = osp.join(work_dir, score_folder(args), 'svm_vs_random.json')
     if not osp.isfile(result):
         print(
             f'teacher_comparison: {row.name}, seed {seed} in {work_dir}',
             flush=True)
-        train_seed(
-            osp.join(REPO_ROOT, row.config),
-            seed,
-            work_dir,
-            run_options(row, args),
-            resume=True)
-        with open(osp.join(work_dir, 'last_checkpoint')) as f:
-            checkpoint = f.read().strip()
         config = osp.join(work_dir, osp.basename(row.config))
+        checkpoint = finished_checkpoint(work_dir, config)
+        if checkpoint is None:
+            train_seed(
+                osp.join(REPO_ROOT, row.config),
+                seed,
+                work_dir,
+                run_options(row, args),
+                resume=True)
+            with open(osp.join(work_dir, 'last_checkpoint')) as f:
+                checkpoint = f.read().strip()
         status = subprocess.run([
             sys.executable, SVM_TOOL, config, checkpoint, '--work-dir',
-            osp.dirname(result)
+            osp.dirname(result), '--cfg-options',
+            f'svm_train_dataloader.dataset.data_root={args.svm_data_root}',
+            f'svm_test_dataloader.dataset.data_root={args.svm_data_root}'
         ]).returncode
         if status != 0:
             raise SystemExit(f'error: scoring {checkpoint} failed (exit '
@@ -232,10 +329,11 @@ def main(argv: Optional[List[str]] = None) -> dict:
         check_inputs(args)
     except FileNotFoundError as err:
         raise SystemExit(f'error: {err}')
-    scores = {RANDOM_INIT: []}
-    scores.update((row.name, []) for row in PRETRAININGS)
+    pretrainings = [ROWS[key] for key in args.rows]
+    scores = {RANDOM_INIT: []} if RANDOM_INIT_FROM in args.rows else {}
+    scores.update((row.name, []) for row in pretrainings)
     for seed in args.seeds:
-        for row in PRETRAININGS:
+        for row in pretrainings:
             pretrained, untrained = pretrain_and_score(row, seed, args)
             scores[row.name].append(pretrained[METRIC])
             if row.key == RANDOM_INIT_FROM:
@@ -243,17 +341,20 @@ def main(argv: Optional[List[str]] = None) -> dict:
     table, rows = summarise(scores, args.seeds, args.digits)
     out = args.out or osp.join(args.work_root, 'teacher_comparison.json')
     result = dict(
-        metric=f'{METRIC}: test split, SVM fitted on the train split',
+        metric=f'{METRIC}: test split of {args.svm_data_root}, SVM fitted '
+        'on its train split',
         std=STD_NOTE,
         seeds=args.seeds,
         data_root=args.data_root,
         teacher=args.teacher,
         cfg_options=args.cfg_options,
-        pretrainings=[row._asdict() for row in PRETRAININGS],
+        svm_data_root=args.svm_data_root,
+        pretrainings=[row._asdict() for row in pretrainings],
         random_init=f'the untrained encoder of the {RANDOM_INIT_FROM} runs',
         rows=rows)
     save_json(result, out)
-    print(f'linear SVM on the test split (seeds {args.seeds}):\n{table}\n'
+    print(f'linear SVM on the test split of {args.svm_data_root} (seeds '
+          f'{args.seeds}):\n{table}\n'
           f'\nwritten to {out}')
     return result
 
