@@ -274,8 +274,8 @@ def _batch(num=2, points=BLOCK_POINTS, labels=None):
       r'data sample 1 \(points/room_1\.bin\): semantic label 14 is outside '
       r'the 13 classes \[0, 13\) and is not ignore_index 13'),
      (torch.zeros(BLOCK_POINTS - 1, dtype=torch.long),
-      r'data sample 1 \(points/room_1\.bin\) has \(127,\) semantic labels '
-      r'for 128 points')],
+      r'data sample 1 \(points/room_1\.bin\) has semantic labels of shape '
+      r'\(127,\) for 128 points')],
     ids=['outside-classes', 'count'])
 def test_bad_labels_reaching_the_model_are_named(label, message):
     """Labels given to the model directly (not through the checked

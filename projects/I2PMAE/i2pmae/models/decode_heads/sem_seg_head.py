@@ -4,13 +4,8 @@ from typing import Dict, List, Sequence
 from mmdet3d.registry import MODELS
 from torch import Tensor
 
+from ..per_point_labels import per_point_labels, sample_name
 from .part_seg_head import I2PMAEPartSegHead
-
-
-def _sample_name(index: int, metainfo: dict) -> str:
-    """How an error names a data sample: its point file, else its index."""
-    path = metainfo.get('lidar_path')
-    return f'data sample {index}' + (f' ({path})' if path else '')
 
 
 @MODELS.register_module()
@@ -83,17 +78,8 @@ class I2PMAESemSegHead(I2PMAEPartSegHead):
                 f'{num_clouds} clouds but {len(batch_data_samples)} data '
                 'samples: segmentation training needs one per cloud')
         for i, sample in enumerate(batch_data_samples):
-            name = _sample_name(i, sample.metainfo)
-            seg = sample.get('gt_pts_seg')
-            mask = None if seg is None else seg.get('pts_semantic_mask')
-            if mask is None:
-                raise ValueError(
-                    f'{name} has no gt_pts_seg.pts_semantic_mask '
-                    '(segmentation training needs one label per point)')
-            if tuple(mask.shape) != (num_points, ):
-                raise ValueError(
-                    f'{name} has {tuple(mask.shape)} semantic labels for '
-                    f'{num_points} points (one label per point)')
+            name = sample_name(i, sample.metainfo)
+            mask = per_point_labels(sample, i, num_points, 'semantic')
             bad = (mask != self.ignore_index) & ((mask < 0) |
                                                  (mask >= self.num_classes))
             if bool(bad.any()):

@@ -10,18 +10,10 @@ from torch import Tensor
 
 from ...datasets.class_names import SHAPENETPART_SEG_CLASSES
 from ..build_component import build_component
+from ..per_point_labels import per_point_labels, sample_name
 
 #: test_cfg keys of I2PMAEPartSegmentor and their defaults
 DEFAULT_TEST_CFG = dict(restrict_to_category=True)
-
-
-def _sample_name(index: int, metainfo: dict) -> str:
-    """How an error names a data sample: its file, else its index."""
-    if metainfo.get('points_path') is not None:
-        return f'data sample {index} ({metainfo["points_path"]})'
-    if metainfo.get('sample_idx') is not None:
-        return f'data sample {index} (sample_idx {metainfo["sample_idx"]})'
-    return f'data sample {index}'
 
 
 @MODELS.register_module()
@@ -173,19 +165,19 @@ class I2PMAEPartSegmentor(EncoderDecoder3D):
             cid = meta.get('category_id')
             if cid is None:
                 raise ValueError(
-                    f'{_sample_name(i, meta)} has no category_id in its '
+                    f'{sample_name(i, meta)} has no category_id in its '
                     'metainfo (ShapeNetPartDataset sets it and '
                     'PackPointCloudInputs copies it)')
             cid = int(cid)
             if not 0 <= cid < len(self.category_names):
                 raise ValueError(
-                    f'{_sample_name(i, meta)}: category_id {cid} is outside '
+                    f'{sample_name(i, meta)}: category_id {cid} is outside '
                     f'the {len(self.category_names)} categories of the model '
                     '(seg_classes)')
             name = meta.get('category')
             if name is not None and name != self.category_names[cid]:
                 raise ValueError(
-                    f'{_sample_name(i, meta)}: category {name!r} has '
+                    f'{sample_name(i, meta)}: category {name!r} has '
                     f'category_id {cid}, which is '
                     f'{self.category_names[cid]!r} in the model\'s '
                     'seg_classes (the category order differs)')
@@ -214,17 +206,8 @@ class I2PMAEPartSegmentor(EncoderDecoder3D):
         ignore = self.decode_head.ignore_index
         labels = []
         for i, sample in enumerate(batch_data_samples):
-            name = _sample_name(i, sample.metainfo)
-            mask = sample.gt_pts_seg.get('pts_semantic_mask') if \
-                'gt_pts_seg' in sample else None
-            if mask is None:
-                raise ValueError(
-                    f'{name} has no gt_pts_seg.pts_semantic_mask (part '
-                    'segmentation training needs one label per point)')
-            if tuple(mask.shape) != (num_points, ):
-                raise ValueError(
-                    f'{name} has part labels of shape {tuple(mask.shape)} '
-                    f'for {num_points} points (one label per point)')
+            name = sample_name(i, sample.metainfo)
+            mask = per_point_labels(sample, i, num_points, 'part')
             mask = mask.to(self.part_table.device).long()
             parts = self.part_table[categories[i]]
             valid = mask == ignore
