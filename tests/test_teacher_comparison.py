@@ -224,3 +224,39 @@ def test_teacher_feature_svm_names_a_missing_teacher(data_root, tmp_path):
             missing
         ])
     assert f'{missing}.json not found' in str(info.value)
+
+
+@pytest.mark.parametrize('key', list(teacher_comparison.ROWS))
+def test_every_row_builds_the_model_it_names(key):
+    """Every row's overrides fit its config, and the model they build has
+    the row's mask generator and 2D loss weight."""
+    import argparse
+
+    from mmdet3d.registry import MODELS
+    from mmengine.config import DictAction
+    from mmengine.registry import DefaultScope
+
+    from projects.I2PMAE.i2pmae.engine.config_checks import apply_cfg_options
+    row = teacher_comparison.ROWS[key]
+    cfg = Config.fromfile(osp.join(teacher_comparison.REPO_ROOT, row.config))
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--options', nargs='+', action=DictAction)
+    options = parser.parse_args(['--options', *row.options
+                                 ]).options if row.options else {}
+    apply_cfg_options(cfg, options)
+    if cfg.model.teacher is not None:
+        # the trained rows read --teacher; the architecture is the config's
+        cfg.model.teacher.pretrained = None
+    with DefaultScope.overwrite_default_scope('mmdet3d'):
+        model = MODELS.build(cfg.model)
+    masking = type(model.mask_generator).__name__
+    assert masking == ('RandomMaskGenerator' if 'random_mask' in key
+                       or key == 'point_m2ae' else 'GuidedMaskGenerator')
+    if key == 'point_m2ae':
+        assert model.teacher is None and model.head.loss_2d is None
+        return
+    weight = model.head.loss_2d.loss_weight
+    assert weight == (0.0 if 'no_2d_loss' in key else
+                      0.03 if '0.03' in key else 1.0)
+    ratio = 0.6 if 'mask_0.6' in key else 0.8
+    assert model.mask_generator.mask_ratio == ratio
