@@ -1,4 +1,7 @@
 """BatchNorm whose running statistics start from the data, not from 0/1."""
+from typing import Optional, Tuple
+
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -38,6 +41,44 @@ class BiasCorrectedBatchNorm1d(nn.BatchNorm1d):
         tracked = state_dict.get(prefix + 'num_batches_tracked')
         if tracked is not None:
             self._batches_seen = int(tracked)
+
+    def fixed_stats(self) -> Optional[Tuple[Tensor, Tensor]]:
+        """The statistics :meth:`forward` would normalise with, if fixed.
+
+        Returns:
+            tuple[Tensor, Tensor] | None: the running mean and variance in
+            evaluation mode with tracked statistics; None when the forward
+            pass normalises with the batch's statistics.
+        """
+        if self.training or self.running_mean is None:
+            return None
+        return self.running_mean, self.running_var
+
+    def record_batch(self, mean: Tensor, var: Tensor, count: int) -> None:
+        """Update the statistics as :meth:`forward` does for a batch.
+
+        For code that normalises with batch statistics it computed itself
+        (see :mod:`.chunked_token_embedding`); call it only when
+        :meth:`fixed_stats` is None, once per batch.
+
+        Args:
+            mean (Tensor): ``[C]`` the batch mean.
+            var (Tensor): ``[C]`` the batch's biased variance.
+            count (int): values per channel in the batch (``N * L``).
+        """
+        if not (self.training and self.track_running_stats):
+            return
+        self.num_batches_tracked.add_(1)
+        if self.momentum is None:
+            # nn.BatchNorm's cumulative average
+            factor = 1.0 / float(self.num_batches_tracked)
+        else:
+            self._batches_seen += 1
+            factor = max(self.momentum, 1.0 / self._batches_seen)
+        unbiased = var * (count / max(count - 1, 1))
+        with torch.no_grad():
+            self.running_mean.lerp_(mean.detach(), factor)
+            self.running_var.lerp_(unbiased.detach(), factor)
 
     def forward(self, x: Tensor) -> Tensor:
         """Normalise ``x``; see ``nn.BatchNorm1d``.
