@@ -37,36 +37,41 @@ class NormStats(NamedTuple):
     var: Tensor
 
 
-class _Welford:
+class _ChunkedMoments:
     """Per-channel mean and biased variance accumulated over chunks.
 
-    Values are shifted by the first chunk's mean and summed in float64, so
-    small variances around a large mean lose no precision.
+    Each chunk's mean and variance come from ``torch.var_mean`` (two-pass,
+    so small variances around a large mean keep their precision); chunks
+    are combined in float64 with Chan et al.'s pairwise update.
     """
 
     def __init__(self) -> None:
-        self.shift = None
         self.count = 0
-        self.total = None
-        self.total_sq = None
+        self.mean = None
+        self.m2 = None
 
     def add(self, x: Tensor) -> None:
         """Add the rows of ``x`` (``[..., C]``)."""
         x = x.reshape(-1, x.shape[-1])
-        if self.shift is None:
-            self.shift = x.mean(0, dtype=torch.float64)
-            self.total = torch.zeros_like(self.shift)
-            self.total_sq = torch.zeros_like(self.shift)
-        d = x.double() - self.shift
-        self.total += d.sum(0)
-        self.total_sq += (d * d).sum(0)
-        self.count += x.shape[0]
+        var, mean = torch.var_mean(x, 0, correction=0)
+        n, mean, m2 = x.shape[0], mean.double(), var.double() * x.shape[0]
+        if self.mean is None:
+            self.count, self.mean, self.m2 = n, mean, m2
+            return
+        total = self.count + n
+        delta = mean - self.mean
+        self.mean = self.mean + delta * (n / total)
+        self.m2 = self.m2 + m2 + delta * delta * (self.count * n / total)
+        self.count = total
 
     def result(self, dtype: torch.dtype) -> NormStats:
         """Mean and biased variance, in ``dtype``."""
-        mean = self.total / self.count
-        var = (self.total_sq / self.count - mean * mean).clamp_(min=0)
-        return NormStats((mean + self.shift).to(dtype), var.to(dtype))
+        return NormStats(self.mean.to(dtype), (self.m2 / self.count).to(dtype))
+
+
+def _affine(x: Tensor, scale: Tensor, shift: Tensor) -> Tensor:
+    """``x * scale + shift`` per channel (last dim), in place."""
+    return x.mul_(scale).add_(shift)
 
 
 def _chunks(n: int, rows: int) -> List[slice]:
@@ -121,7 +126,7 @@ class ChunkedTokenEmbeddingFunction(torch.autograd.Function):
         stats1 = stats1 if batch1 else NormStats(*stats1)
         stats2 = stats2 if batch2 else NormStats(*stats2)
         if batch1:
-            acc = _Welford()
+            acc = _ChunkedMoments()
             for c in chunks:
                 acc.add(_linear(x[c], w1, b1))
             stats1 = acc.result(x.dtype)
@@ -132,20 +137,22 @@ class ChunkedTokenEmbeddingFunction(torch.autograd.Function):
         # pre-norm features only need its own pooled feature)
         pooled = x.new_empty(n, w2.shape[0])
         glob = x.new_empty(n, w3.shape[0])
-        acc = _Welford()
+        acc = _ChunkedMoments()
         for c in chunks:
             h1 = _hidden(x[c], *prm)[1]
             pooled[c] = h1.amax(1)
             glob[c] = _linear(pooled[c], w3g, b3)
             if batch2:
-                acc.add(h1 @ w3l.t() + glob[c, None])
+                acc.add((h1 @ w3l.t()).add_(glob[c, None]))
         stats2 = acc.result(x.dtype) if batch2 else stats2
         s2 = torch.rsqrt(stats2.var + eps2)
         out = x.new_empty(n, w4.shape[0])
         arg = torch.empty(n, w4.shape[0], dtype=torch.long, device=x.device)
+        alpha2 = s2 * g2
+        beta2 = be2 - stats2.mean * alpha2
         for c in chunks:
-            a3 = _hidden(x[c], *prm)[1] @ w3l.t() + glob[c, None]
-            r3 = ((a3 - stats2.mean) * (s2 * g2) + be2).relu_()
+            a3 = (_hidden(x[c], *prm)[1] @ w3l.t()).add_(glob[c, None])
+            r3 = _affine(a3, alpha2, beta2).relu_()
             out[c], arg[c] = _linear(r3, w4, b4).max(1)
         ctx.save_for_backward(x, pooled, arg, stats1.mean, s1, stats2.mean, s2,
                               w1, b1, g1, be1, w2, b2, w3, b3, g2, be2, w4)
@@ -169,14 +176,16 @@ class ChunkedTokenEmbeddingFunction(torch.autograd.Function):
         glob = _linear(pooled, w3g, b3)
         grad_out = grad_out.contiguous()
 
+        shift3 = -m2 * s2
+
         def second(c: slice) -> tuple:
             """Recompute chunk ``c`` up to the gradient at bn2's output."""
             r1, h1 = _hidden(x[c], *prm)
-            xhat3 = (h1 @ w3l.t() + glob[c, None] - m2) * s2
-            r3 = (xhat3 * g2 + be2).relu_()
+            xhat3 = _affine((h1 @ w3l.t()).add_(glob[c, None]), s2, shift3)
+            r3 = torch.addcmul(be2, xhat3, g2).relu_()
             g_o = grad_out.new_zeros(r3.shape[0], k, w4.shape[0])
             g_o.scatter_(1, arg[c, None], grad_out[c, None])
-            g_n3 = (g_o @ w4).mul_(r3 > 0)
+            g_n3 = (g_o @ w4).masked_fill_(r3 <= 0, 0)
             return r1, h1, xhat3, r3, g_o, g_n3
 
         # sweep 1: bn2's sums (and w4's gradient)
@@ -187,23 +196,25 @@ class ChunkedTokenEmbeddingFunction(torch.autograd.Function):
             _, _, xhat3, r3, g_o, g_n3 = second(c)
             gw4 += g_o.reshape(-1, g_o.shape[-1]).t() @ r3.reshape(
                 -1, r3.shape[-1])
-            sum3 += g_n3.sum((0, 1), dtype=torch.float64)
-            dot3 += (g_n3 * xhat3).sum((0, 1), dtype=torch.float64)
+            sum3 += g_n3.sum((0, 1))
+            dot3 += xhat3.mul_(g_n3).sum((0, 1))
         # sweep 2: through bn2, the second convolution, pooling, w2
         gw3l, gw2 = torch.zeros_like(w3l), torch.zeros_like(w2)
+        shift1 = -m1 * s1
         gb2 = torch.zeros_like(b2)
         g_glob = torch.empty_like(glob)
         g_n1 = x.new_empty(n, k, w1.shape[0])
         sum1 = torch.zeros_like(m1, dtype=torch.float64)
         dot1 = torch.zeros_like(sum1)
         scale3 = g2 * s2
-        mean3, mdot3 = (sum3 / count).to(x.dtype), (dot3 / count).to(x.dtype)
+        # bn2's input gradient: scale3 * (g - mean(g) - xhat * mean(g xhat))
+        shift_g3 = (-scale3 * sum3 / count).to(x.dtype)
+        coef3 = (-scale3 * dot3 / count).to(x.dtype)
         for c in chunks:
             r1, h1, xhat3, _, _, g_n3 = second(c)
+            g_a3 = g_n3.mul_(scale3)
             if ctx.batch2:
-                g_a3 = (g_n3 - mean3 - xhat3 * mdot3).mul_(scale3)
-            else:
-                g_a3 = g_n3.mul_(scale3)
+                g_a3.addcmul_(xhat3, coef3).add_(shift_g3)
             del xhat3
             gw3l += g_a3.reshape(-1, g_a3.shape[-1]).t() @ h1.reshape(
                 -1, h1.shape[-1])
@@ -211,30 +222,30 @@ class ChunkedTokenEmbeddingFunction(torch.autograd.Function):
             g_h1 = g_a3 @ w3l
             del g_a3
             # the pooled feature's gradient reaches each group's arg-max
-            g_h1.scatter_add_(1, h1.argmax(1, keepdim=True),
+            g_h1.scatter_add_(1,
+                              h1.max(1, keepdim=True)[1],
                               (g_glob[c] @ w3g).unsqueeze(1))
             gw2 += g_h1.reshape(-1, g_h1.shape[-1]).t() @ r1.reshape(
                 -1, r1.shape[-1])
             gb2 += g_h1.sum((0, 1))
-            g = (g_h1 @ w2).mul_(r1 > 0)
+            g = (g_h1 @ w2).masked_fill_(r1 <= 0, 0)
             g_n1[c] = g
-            xhat1 = (_linear(x[c], w1, b1) - m1) * s1
-            sum1 += g.sum((0, 1), dtype=torch.float64)
-            dot1 += (g * xhat1).sum((0, 1), dtype=torch.float64)
+            xhat1 = _affine(_linear(x[c], w1, b1), s1, shift1)
+            sum1 += g.sum((0, 1))
+            dot1 += xhat1.mul_(g).sum((0, 1))
         gw3 = torch.cat([g_glob.t() @ pooled, gw3l], 1)
         # sweep 3: through bn1 and the first convolution
         gw1 = torch.zeros_like(w1)
         gb1 = torch.zeros_like(b1)
         gx = torch.empty_like(x) if ctx.needs_input_grad[0] else None
         scale1 = g1 * s1
-        mean1, mdot1 = (sum1 / count).to(x.dtype), (dot1 / count).to(x.dtype)
+        shift_g1 = (-scale1 * sum1 / count).to(x.dtype)
+        coef1 = (-scale1 * dot1 / count).to(x.dtype)
         for c in chunks:
-            xhat1 = (_linear(x[c], w1, b1) - m1) * s1
-            g = g_n1[c]
+            g = g_n1[c].mul_(scale1)
             if ctx.batch1:
-                g = (g - mean1 - xhat1 * mdot1).mul_(scale1)
-            else:
-                g = g * scale1
+                xhat1 = _affine(_linear(x[c], w1, b1), s1, shift1)
+                g.addcmul_(xhat1, coef1).add_(shift_g1)
             gw1 += g.reshape(-1, g.shape[-1]).t() @ x[c].reshape(
                 -1, x.shape[-1])
             gb1 += g.sum((0, 1))
@@ -249,5 +260,6 @@ def _hidden(x: Tensor, w1: Tensor, b1: Tensor, m1: Tensor, s1: Tensor,
             g1: Tensor, be1: Tensor, w2: Tensor,
             b2: Tensor) -> Tuple[Tensor, Tensor]:
     """``relu(bn1(conv1(x)))`` and the first MLP's output, channels last."""
-    r1 = ((_linear(x, w1, b1) - m1) * (s1 * g1) + be1).relu_()
+    alpha = s1 * g1
+    r1 = _affine(_linear(x, w1, b1), alpha, be1 - m1 * alpha).relu_()
     return r1, _linear(r1, w2, b2)
