@@ -135,3 +135,14 @@ def test_plain_modules_without_gradients():
 def test_rejects_non_positive_chunk_points():
     with pytest.raises(ValueError, match='chunk_points'):
         TokenEmbedding(3, 8, chunk_points=0)
+
+
+def test_single_member_batch_is_rejected_in_training():
+    plain, chunked = _pair(3, 8, 10, torch.float32)
+    groups = torch.randn(1, 1, 1, 3, requires_grad=True)
+    for model in (plain, chunked):
+        with pytest.raises(
+                ValueError, match='more than 1 value|more than one'):
+            model(groups)
+    chunked.eval()
+    assert chunked(groups).shape == (1, 1, 8)

@@ -89,6 +89,12 @@ class TokenEmbedding(nn.Module):
         """The memory-lean forward pass of ``[N, K, C_in]`` members."""
         conv1, bn1, _, conv2 = self.first_conv
         conv3, bn2, _, conv4 = self.second_conv
+        if x.shape[0] * x.shape[1] < 2 and bn1.fixed_stats() is None:
+            # as nn.BatchNorm1d: one value has no batch variance
+            raise ValueError(
+                'TokenEmbedding: batch statistics need more than one group '
+                f'member per channel, got groups of shape {list(x.shape)} '
+                '([B * G, K, C_in])')
         rows = max(1, self.chunk_points // x.shape[1])
         out, mean1, var1, mean2, var2 = ChunkedTokenEmbeddingFunction.apply(
             x, rows, bn1.fixed_stats(), bn2.fixed_stats(), bn1.eps, bn2.eps,
