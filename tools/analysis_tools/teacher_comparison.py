@@ -167,8 +167,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if any(opt.startswith('randomness.seed=') for opt in args.cfg_options):
         parser.error('--cfg-options must not set randomness.seed: the '
                      'tool sets it for every seed')
-    args.default_svm_data = args.svm_data_root is None
-    if args.default_svm_data:
+    if args.svm_data_root is None:
         args.svm_data_root = osp.join(args.data_root,
                                       'modelnet40_ply_hdf5_2048')
     return args
@@ -222,13 +221,15 @@ def score_folder(args: argparse.Namespace) -> str:
         args (argparse.Namespace): the parsed command line.
 
     Returns:
-        str: ``svm_vs_random`` for the default data, else
+        str: ``svm_vs_random`` for the default data (the data root's
+        ``modelnet40_ply_hdf5_2048``, given or not), else
         ``svm_vs_random_<the SVM data root, relative to the working
         directory when inside it, '/' as '_'>``.
     """
-    if args.default_svm_data:
-        return 'svm_vs_random'
     root = osp.abspath(args.svm_data_root)
+    if root == osp.abspath(
+            osp.join(args.data_root, 'modelnet40_ply_hdf5_2048')):
+        return 'svm_vs_random'
     inside = osp.relpath(root)
     if not inside.startswith(osp.pardir):
         root = inside
