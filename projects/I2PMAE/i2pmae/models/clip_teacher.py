@@ -133,8 +133,8 @@ class CLIPTeacher(BaseModule):
         visual = self.visual
         x = images.to(visual.conv1.weight)
         with self._autocast(x.device.type):
-            # The tower's own modules (batch-first blocks), the last block
-            # run by _last_block to keep its attention weights.
+            # The tower's own modules (batch-first blocks) run by _run_block,
+            # which keeps the last block's attention weights.
             x = visual.conv1(x).flatten(2).transpose(1, 2)  # [N, hw, D]
             cls_token = visual.class_embedding.to(x.dtype).expand(
                 len(x), 1, -1)
@@ -142,8 +142,9 @@ class CLIPTeacher(BaseModule):
             x = x + visual.positional_embedding.to(x.dtype)
             x = visual.ln_pre(visual.patch_dropout(x))
             for block in visual.transformer.resblocks[:-1]:
-                x = block(x)
-            x, attn = _last_block(visual.transformer.resblocks[-1], x)
+                x = _run_block(block, x, need_weights=False)[0]
+            x, attn = _run_block(
+                visual.transformer.resblocks[-1], x, need_weights=True)
             tokens = visual.ln_post(x[:, 1:]) @ visual.proj
         feats = tokens.transpose(1, 2).reshape(len(x), -1, *self.patch_grid)
         return feats.float(), attn[:, 0, 1:].float()
@@ -160,19 +161,75 @@ class CLIPTeacher(BaseModule):
             device_type, dtype=dtype, enabled=dtype is not None)
 
 
-def _last_block(block: nn.Module, x: Tensor) -> Tuple[Tensor, Tensor]:
-    """Run an open_clip residual block, keeping its attention weights.
+def _packed_multihead_attention(attn: nn.MultiheadAttention, y: Tensor,
+                                need_weights: bool
+                                ) -> Tuple[Tensor, Optional[Tensor]]:
+    """Self-attention of ``nn.MultiheadAttention`` on batch-first tokens.
+
+    The same arithmetic as the module (one packed input projection,
+    softmax of ``(q / sqrt(head_dim)) k^T`` per head, output projection),
+    with every projection applied to the contiguous ``[N, L, D]`` tokens.
+    The module itself transposes them to ``[L, N, D]`` before projecting
+    whenever it leaves its fused fast path (attention weights asked for, or
+    autocast on); on the CPU a half-precision linear layer on that strided
+    view copies its weight once per token position (a ViT-B/16 forward
+    then runs slower in bfloat16 than in float32).
+
+    Args:
+        attn (nn.MultiheadAttention): a batch-first module with a packed
+            input projection and no extra key/value biases.
+        y (Tensor): ``[N, L, D]`` normalised tokens.
+        need_weights (bool): also return the attention weights.
+
+    Returns:
+        tuple[Tensor, Tensor | None]: the attention output ``[N, L, D]``
+        and, with ``need_weights``, its weights ``[N, L, L]`` averaged over
+        heads.
+    """
+    n, length, dim = y.shape
+    heads = attn.num_heads
+    qkv = F.linear(y, attn.in_proj_weight, attn.in_proj_bias)
+    q, k, v = qkv.reshape(n, length, 3, heads, dim // heads).permute(
+        2, 0, 3, 1, 4).unbind(0)
+    weights = None
+    if need_weights:
+        logits = (q * (dim // heads)**-0.5) @ k.transpose(-1, -2)
+        weights = logits.softmax(dim=-1)
+        out = weights.to(v.dtype) @ v
+        weights = weights.mean(dim=1)
+    else:
+        out = F.scaled_dot_product_attention(q, k, v)
+    out = out.transpose(1, 2).reshape(n, length, dim)
+    return attn.out_proj(out), weights
+
+
+def _packs_batch_first(attn: nn.Module) -> bool:
+    """Whether :func:`_packed_multihead_attention` computes ``attn``."""
+    return (isinstance(attn, nn.MultiheadAttention) and attn.batch_first
+            and attn._qkv_same_embed_dim and attn.bias_k is None
+            and attn.bias_v is None and not attn.add_zero_attn)
+
+
+def _run_block(block: nn.Module, x: Tensor,
+               need_weights: bool) -> Tuple[Tensor, Optional[Tensor]]:
+    """Run an open_clip residual block, optionally keeping its attention.
 
     Args:
         block (nn.Module): an open_clip (Custom)ResidualAttentionBlock.
         x (Tensor): ``[N, L, D]`` input tokens, batch first.
+        need_weights (bool): also return the attention weights.
 
     Returns:
-        tuple[Tensor, Tensor]: the block's output ``[N, L, D]`` and its
-        attention weights ``[N, L, L]`` averaged over heads.
+        tuple[Tensor, Tensor | None]: the block's output ``[N, L, D]`` and,
+        with ``need_weights``, its attention weights ``[N, L, L]`` averaged
+        over heads.
     """
     attn, y = block.attn, block.ln_1(x)
-    if isinstance(attn, nn.MultiheadAttention):
+    if _packs_batch_first(attn):
+        out, weights = _packed_multihead_attention(attn, y, need_weights)
+    elif not need_weights:
+        return block(x), None
+    elif isinstance(attn, nn.MultiheadAttention):
         # need_weights=True takes torch's explicit path: softmax of
         # (q / sqrt(head_dim)) k^T per head, then the mean over heads.
         out, weights = attn(
