@@ -10,9 +10,10 @@ sys.path.insert(0, osp.join(REPO, 'tools'))
 
 import benchmark  # noqa: E402
 
-ROW = re.compile(r'^bf16 +([\d.]+) +([\d.]+)x +([\d.e+-]+) +([\d.e+-]+) +'
-                 r'([\d.e+-]+) +([\d.]+)% +([\d.]+) +([\d.e+-]+) +'
-                 r'([\d.e+-]+)$', re.M)
+ROW = re.compile(
+    r'^bf16 +([\d.]+) +([\d.]+)x +([\d.e+-]+) +([\d.e+-]+) +'
+    r'([\d.e+-]+) +([\d.]+)% +([\d.]+) +([\d.e+-]+) +'
+    r'([\d.e+-]+)$', re.M)
 
 
 def test_bf16_row_against_fp32(capsys):

@@ -8,7 +8,8 @@ from open_clip.model import build_model_from_openai_state_dict
 from safetensors.torch import save_file
 from torch import nn
 
-from projects.I2PMAE.i2pmae.models.clip_teacher import CLIPTeacher
+from projects.I2PMAE.i2pmae.models.clip_teacher import (
+    CLIPTeacher, _packed_multihead_attention, _packs_batch_first)
 from projects.I2PMAE.i2pmae.utils import half_precision
 
 TINY = dict(
@@ -338,3 +339,22 @@ def test_cpu_precisions(monkeypatch, fast_bf16):
     expected = outputs['bf16' if fast_bf16 else 'fp32']
     for out, ref in zip(outputs['auto'], expected):
         assert torch.equal(out, ref)
+
+
+@pytest.mark.parametrize('need_weights', [False, True])
+def test_packed_attention_is_multihead_attention(need_weights):
+    """The blocks' batch-first attention computes nn.MultiheadAttention."""
+    torch.manual_seed(0)
+    attn = nn.MultiheadAttention(32, 4, batch_first=True).eval()
+    assert _packs_batch_first(attn)
+    assert not _packs_batch_first(
+        nn.MultiheadAttention(32, 4, batch_first=True, add_bias_kv=True))
+    y = torch.randn(3, 9, 32)
+    with torch.no_grad():
+        out, weights = _packed_multihead_attention(attn, y, need_weights)
+        ref_out, ref_weights = attn(y, y, y, need_weights=True)
+    torch.testing.assert_close(out, ref_out, rtol=1e-5, atol=1e-6)
+    if need_weights:
+        torch.testing.assert_close(weights, ref_weights, rtol=1e-5, atol=1e-7)
+    else:
+        assert weights is None

@@ -24,9 +24,8 @@ import time
 from typing import Dict, Optional
 
 import torch
-from mmengine.config import DictAction
-
 from benchmark_modes.pretrain import build_model
+from mmengine.config import DictAction
 
 #: every precision the teacher takes besides float32
 HALF_PRECISIONS = ('bf16', 'fp16')
@@ -137,8 +136,9 @@ def measure_precision(model,
 def run(args: argparse.Namespace) -> None:
     """Measure and print the table."""
     device = torch.device(args.device)
-    precisions = args.precisions or (
-        ('fp16', 'bf16') if device.type == 'cuda' else ('bf16', ))
+    precisions = args.precisions or (('fp16',
+                                      'bf16') if device.type == 'cuda' else
+                                     ('bf16', ))
     torch.manual_seed(0)
     model = build_model(args.config, args.pretrained_teacher,
                         args.cfg_options).to(device)
@@ -170,10 +170,12 @@ def run(args: argparse.Namespace) -> None:
             continue
         fixed = res['losses_fixed_mask']
         ref_losses = base['losses_fixed_mask']
-        err_2d = abs(fixed['loss_2d'].item() - ref_losses['loss_2d'].item()
-                     ) / abs(ref_losses['loss_2d'].item())
-        err_3d = abs(fixed['loss_3d'].item() - ref_losses['loss_3d'].item()
-                     ) / abs(ref_losses['loss_3d'].item())
+        err_2d = abs(fixed['loss_2d'].item() -
+                     ref_losses['loss_2d'].item()) / abs(
+                         ref_losses['loss_2d'].item())
+        err_3d = abs(fixed['loss_3d'].item() -
+                     ref_losses['loss_3d'].item()) / abs(
+                         ref_losses['loss_3d'].item())
         mask_diff = (res['mask'] != base['mask']).float().mean().item()
         print(f'{precision:<9} {res["ms"]:9.1f} '
               f'{base["ms"] / res["ms"]:8.2f}x '

@@ -161,9 +161,9 @@ class CLIPTeacher(BaseModule):
             device_type, dtype=dtype, enabled=dtype is not None)
 
 
-def _packed_multihead_attention(attn: nn.MultiheadAttention, y: Tensor,
-                                need_weights: bool
-                                ) -> Tuple[Tensor, Optional[Tensor]]:
+def _packed_multihead_attention(
+        attn: nn.MultiheadAttention, y: Tensor,
+        need_weights: bool) -> Tuple[Tensor, Optional[Tensor]]:
     """Self-attention of ``nn.MultiheadAttention`` on batch-first tokens.
 
     The same arithmetic as the module (one packed input projection,
@@ -189,8 +189,8 @@ def _packed_multihead_attention(attn: nn.MultiheadAttention, y: Tensor,
     n, length, dim = y.shape
     heads = attn.num_heads
     qkv = F.linear(y, attn.in_proj_weight, attn.in_proj_bias)
-    q, k, v = qkv.reshape(n, length, 3, heads, dim // heads).permute(
-        2, 0, 3, 1, 4).unbind(0)
+    q, k, v = qkv.reshape(n, length, 3, heads,
+                          dim // heads).permute(2, 0, 3, 1, 4).unbind(0)
     weights = None
     if need_weights:
         logits = (q * (dim // heads)**-0.5) @ k.transpose(-1, -2)
