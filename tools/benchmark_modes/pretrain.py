@@ -84,16 +84,20 @@ class StageMemory:
         self.rows.append((name, live_in, self.live(), peak_out - peak_in))
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of the ``pretrain`` mode."""
+def add_model_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """Options that pick and build the measured model.
+
+    ``--config``, ``--device``, ``--pretrained-teacher`` and
+    ``--cfg-options``, read by :func:`build_model`.
+
+    Args:
+        parser (argparse.ArgumentParser): the mode's parser.
+        what (str): what the config's model is measured for (its help).
+    """
     parser.add_argument(
         '--config',
         default='configs/i2pmae_pretrain.py',
-        help='pretraining config whose model is measured')
-    parser.add_argument('--batch-size', type=int, default=8)
-    parser.add_argument('--num-points', type=int, default=2048)
-    parser.add_argument('--steps', type=int, default=3, help='timed steps')
-    parser.add_argument('--warmup', type=int, default=1, help='untimed steps')
+        help=f'pretraining config whose {what}')
     parser.add_argument(
         '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument(
@@ -106,6 +110,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs='+',
         action=DictAction,
         help='config overrides, e.g. model.backbone.with_cp=True')
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the ``pretrain`` mode."""
+    add_model_arguments(parser, 'model is measured')
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--num-points', type=int, default=2048)
+    parser.add_argument('--steps', type=int, default=3, help='timed steps')
+    parser.add_argument('--warmup', type=int, default=1, help='untimed steps')
 
 
 def build_model(config: str, pretrained_teacher: bool, cfg_options=None):

@@ -24,8 +24,7 @@ import time
 from typing import Dict, Optional
 
 import torch
-from benchmark_modes.pretrain import build_model
-from mmengine.config import DictAction
+from benchmark_modes.pretrain import add_model_arguments, build_model
 
 #: every precision the teacher takes besides float32
 HALF_PRECISIONS = ('bf16', 'fp16')
@@ -33,10 +32,7 @@ HALF_PRECISIONS = ('bf16', 'fp16')
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the ``teacher_precision`` mode."""
-    parser.add_argument(
-        '--config',
-        default='configs/i2pmae_pretrain.py',
-        help='pretraining config whose teacher is measured')
+    add_model_arguments(parser, 'teacher is measured')
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--num-points', type=int, default=2048)
     parser.add_argument(
@@ -48,18 +44,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help='half precisions to compare with float32 (default: bf16 on '
         'CPU, fp16 and bf16 on CUDA)')
-    parser.add_argument(
-        '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument(
-        '--pretrained-teacher',
-        action='store_true',
-        help="load the config's teacher weights instead of a random "
-        'teacher of the same architecture')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='config overrides, e.g. model.teacher.vision_cfg.layers=2')
 
 
 def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
