@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from projects.I2PMAE.i2pmae.ops import furthest_point_sample, knn
+from ._shared import synchronize
 
 #: the options: name, type, default, help
 OPTIONS = (
@@ -87,18 +88,13 @@ def time_call(fn: Callable[[], object], repeats: int,
     Returns:
         float: the median time in milliseconds.
     """
-
-    def sync() -> None:
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
-
     fn()
     times: List[float] = []
     for _ in range(repeats):
-        sync()
+        synchronize(device)
         start = time.perf_counter()
         fn()
-        sync()
+        synchronize(device)
         times.append((time.perf_counter() - start) * 1000.0)
     return statistics.median(times)
 

@@ -21,6 +21,8 @@ from typing import Optional
 import torch
 from mmengine.config import DictAction
 
+from ._shared import random_unit_clouds, synchronize
+
 
 class StageTimer:
     """``timer(name)`` is a context manager adding elapsed time to ``name``.
@@ -33,18 +35,14 @@ class StageTimer:
         self.device = device
         self.totals = collections.defaultdict(float)
 
-    def _sync(self) -> None:
-        if self.device.type == 'cuda':
-            torch.cuda.synchronize(self.device)
-
     @contextlib.contextmanager
     def __call__(self, name: str):
-        self._sync()
+        synchronize(self.device)
         start = time.perf_counter()
         try:
             yield
         finally:
-            self._sync()
+            synchronize(self.device)
             self.totals[name] += time.perf_counter() - start
 
 
@@ -219,8 +217,7 @@ def run(args: argparse.Namespace) -> None:
     model.train()
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=1e-3)
-    pts = torch.randn(args.batch_size, args.num_points, 3, device=device)
-    pts = pts / pts.norm(dim=-1, keepdim=True).amax(1, keepdim=True)
+    pts = random_unit_clouds(args.batch_size, args.num_points, device)
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(device)
     # first step: memory per stage (untimed: trimming the heap costs time)

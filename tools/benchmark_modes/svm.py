@@ -17,6 +17,8 @@ import time
 import numpy as np
 import torch
 
+from ._shared import synchronize
+
 #: the options: name, type, default, help
 OPTIONS = (
     ('--config', str, 'configs/i2pmae_pretrain.py',
@@ -64,11 +66,6 @@ def build_encoder(config: str):
         return MODELS.build(cfg.model)
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
 def make_clouds(labels: np.ndarray, num_points: int, num_classes: int,
                 rng: np.random.Generator) -> np.ndarray:
     """Unit-sphere clouds scaled along x/y/z by per-class factors.
@@ -107,12 +104,12 @@ def extract(model, clouds: np.ndarray, batch_size: int,
     feats = []
     with torch.no_grad():
         model.extract_feat(torch.from_numpy(clouds[:batch_size]).to(device))
-        _sync(device)
+        synchronize(device)
         start = time.perf_counter()
         for i in range(0, len(clouds), batch_size):
             batch = torch.from_numpy(clouds[i:i + batch_size]).to(device)
             feats.append(model.extract_feat(batch).float().cpu().numpy())
-        _sync(device)
+        synchronize(device)
     return np.concatenate(feats), time.perf_counter() - start
 
 

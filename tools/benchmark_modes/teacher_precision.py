@@ -19,12 +19,13 @@ Example::
         --config configs/i2pmae_pretrain.py --batch-size 8
 """
 import argparse
-import statistics
-import time
 from typing import Dict, Optional
 
 import torch
-from benchmark_modes.pretrain import add_model_arguments, build_model
+
+from ._shared import random_unit_clouds
+from .ops import time_call
+from .pretrain import add_model_arguments, build_model
 
 #: every precision the teacher takes besides float32
 HALF_PRECISIONS = ('bf16', 'fp16')
@@ -60,11 +61,6 @@ def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
     return err / max(expected.abs().max().item(), 1e-12)
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
 @torch.no_grad()
 def measure_precision(model,
                       points: torch.Tensor,
@@ -88,16 +84,8 @@ def measure_precision(model,
         and ``losses_fixed_mask`` (``top_mask`` injected).
     """
     model.teacher.precision = precision
-    device = points.device
     images, _ = model.projector(points, check_values=False)
-    model.teacher(images)  # warm-up
-    times = []
-    for _ in range(repeats):
-        _sync(device)
-        start = time.perf_counter()
-        feats, attn = model.teacher(images)
-        _sync(device)
-        times.append(time.perf_counter() - start)
+    ms = time_call(lambda: model.teacher(images), repeats, points.device)
     torch.manual_seed(1)
     out = model.forward_pretrain(points, check_values=False)
     # the same random state as the sampling forward for everything else
@@ -108,9 +96,9 @@ def measure_precision(model,
         top_mask=out['masks'][-1] if top_mask is None else top_mask,
         check_values=False)['losses']
     return dict(
-        ms=statistics.median(times) * 1000,
-        feats=feats,
-        attn=attn,
+        ms=ms,
+        feats=out['img_feats'],
+        attn=out['img_attn'],
         saliency=out['saliency'],
         mask=out['masks'][-1],
         losses=out['losses'],
@@ -130,8 +118,7 @@ def run(args: argparse.Namespace) -> None:
         raise SystemExit(f'error: {args.config} builds no 2D teacher '
                          '(model.teacher is not set)')
     model.train()
-    pts = torch.randn(args.batch_size, args.num_points, 3, device=device)
-    pts = pts / pts.norm(dim=-1, keepdim=True).amax(1, keepdim=True)
+    pts = random_unit_clouds(args.batch_size, args.num_points, device)
     ref = measure_precision(model, pts, 'fp32', args.repeats)
     rows = [('fp32', ref, None)]
     for precision in precisions:
@@ -152,14 +139,10 @@ def run(args: argparse.Namespace) -> None:
                   f'{"-":>10} {"-":>9} {"-":>9} {"-":>9} '
                   f'{loss_2d:9.5f} {"-":>9} {"-":>11}')
             continue
-        fixed = res['losses_fixed_mask']
-        ref_losses = base['losses_fixed_mask']
-        err_2d = abs(fixed['loss_2d'].item() -
-                     ref_losses['loss_2d'].item()) / abs(
-                         ref_losses['loss_2d'].item())
-        err_3d = abs(fixed['loss_3d'].item() -
-                     ref_losses['loss_3d'].item()) / abs(
-                         ref_losses['loss_3d'].item())
+        err_2d, err_3d = (
+            relative_error(res['losses_fixed_mask'][key],
+                           base['losses_fixed_mask'][key])
+            for key in ('loss_2d', 'loss_3d'))
         mask_diff = (res['mask'] != base['mask']).float().mean().item()
         print(f'{precision:<9} {res["ms"]:9.1f} '
               f'{base["ms"] / res["ms"]:8.2f}x '
